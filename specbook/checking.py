@@ -1,0 +1,340 @@
+"""Compare the numbers of a run with the stored expectations.
+
+The expectations for a profile live in ``expected/<profile>.json``::
+
+    {
+      "profile": "smoke",
+      "metrics": {
+        "01_collider_world": {
+          "accuracy": {"value": 0.91, "atol": 0.02},
+          "n_edges": {"value": 4},
+          "spurious_gap": {"min": 0.1}
+        }
+      }
+    }
+
+A spec is either a value, ``{"value": v}`` with optional ``"atol"`` and
+``"rtol"``, or bounds, ``{"min": a}``, ``{"max": b}`` or both. Floats (and
+ints given a tolerance) match when ``math.isclose(got, v, rel_tol=rtol,
+abs_tol=atol)`` with ``rtol`` defaulting to 1e-6 and ``atol`` to 0; other
+ints, bools and strings must be equal.
+
+``check_run(run_dir, update=True)`` rewrites the file from a run that fully
+passed: values move to the new numbers (their tolerances stay), bounds stay as
+they are, new metrics are added and metrics a chapter stopped recording are
+removed.
+"""
+from __future__ import annotations
+
+import json
+import math
+import numbers
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+__all__ = ["CheckResult", "CheckedMetric", "check_run", "DEFAULT_RTOL"]
+
+#: Relative tolerance of a value spec that gives no ``rtol``.
+DEFAULT_RTOL = 1e-6
+
+_VALUE_KEYS = {"value", "atol", "rtol"}
+_BOUND_KEYS = {"min", "max"}
+
+
+class CheckedMetric(NamedTuple):
+    """One metric as the check saw it.
+
+    ``expected`` is the spec as text (None when there is no expectation) and
+    ``value`` the recorded value (None when the chapter did not record it).
+    """
+
+    chapter: str
+    metric: str
+    expected: str | None
+    value: Any
+    ok: bool
+
+
+@dataclass
+class CheckResult:
+    """Outcome of :func:`check_run`.
+
+    Attributes
+    ----------
+    run_dir : Path
+        The run folder that was checked.
+    against : Path
+        The expectations file.
+    problems : list of str
+        One line per problem; any problem fails the check.
+    checked : list of CheckedMetric
+        Every metric recorded or expected by a chapter that passed.
+    not_run : list of str
+        Chapters with expectations that the run did not execute (not a problem).
+    changes : list of str
+        With ``update=True``: what was added to, changed in or removed from the file.
+    updated : bool
+        Whether the expectations file was rewritten.
+    """
+
+    run_dir: Path
+    against: Path
+    problems: list[str] = field(default_factory=list)
+    checked: list[CheckedMetric] = field(default_factory=list)
+    not_run: list[str] = field(default_factory=list)
+    changes: list[str] = field(default_factory=list)
+    updated: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """True when there is no problem."""
+        return not self.problems
+
+    def summary(self) -> str:
+        """The outcome in a few lines: counts, every problem, chapters not run, changes made."""
+        chapters = {item.chapter for item in self.checked}
+        passing = sum(item.ok for item in self.checked)
+        lines = [
+            f"updated {self.against} from {self.run_dir}" if self.updated
+            else f"checked {self.run_dir} against {self.against}",
+            f"{len(self.checked)} metric(s) in {len(chapters)} chapter(s): {passing} ok, "
+            f"{len(self.problems)} problem(s)",
+        ]
+        lines += [f"  {change}" for change in self.changes]
+        lines += [f"  PROBLEM {problem}" for problem in self.problems]
+        if self.not_run:
+            lines.append(f"not run (expectations kept): {', '.join(self.not_run)}")
+        lines.append("OK" if self.ok else f"FAILED: {len(self.problems)} problem(s)")
+        return "\n".join(lines)
+
+
+def check_run(run_dir, against=None, update=False) -> CheckResult:
+    """Check the metrics of a run folder against an expectations file.
+
+    Parameters
+    ----------
+    run_dir : str or Path
+        Folder written by ``python -m specbook run`` (holds ``metrics.json``).
+    against : str or Path, optional
+        Expectations file; default ``expected/<profile>.json`` next to the
+        run's notebooks folder.
+    update : bool, default=False
+        Rewrite `against` from this run instead of checking (refused when a
+        chapter failed). Bounds are kept, and reported if the run violates them.
+
+    Returns
+    -------
+    CheckResult
+    """
+    run_dir = Path(run_dir)
+    run = _read_run(run_dir)
+    if against is None:
+        against = Path(run["notebooks_dir"]).parent / "expected" / f"{run['profile']}.json"
+    result = CheckResult(run_dir=run_dir, against=Path(against))
+    if update:
+        _update(run, result)
+        return result
+
+    for stem, chapter in run["chapters"].items():
+        if chapter["status"] != "passed":
+            result.problems.append(_failed_chapter_problem(stem, chapter, run_dir))
+    if not result.against.exists():
+        result.problems.append(
+            f"no expectations file {result.against}; run `python -m specbook check {run_dir} --update` "
+            "to create it from this run."
+        )
+        return result
+
+    expected = _read_expectations(result.against, run["profile"])
+    for stem, chapter in run["chapters"].items():
+        if chapter["status"] != "passed":
+            continue  # its failure is the problem; its missing numbers would only repeat it
+        specs, recorded = expected.get(stem, {}), chapter["metrics"]
+        for name, spec in specs.items():
+            if name in recorded:
+                _compare(stem, name, spec, recorded[name]["value"], result)
+            else:
+                result.checked.append(CheckedMetric(stem, name, _describe(spec), None, False))
+                result.problems.append(f"{stem}/{name} missing: expected {_describe(spec)}, "
+                                       "but the chapter did not record it.")
+        for name in recorded.keys() - specs.keys():
+            value = recorded[name]["value"]
+            result.checked.append(CheckedMetric(stem, name, None, value, False))
+            result.problems.append(
+                f"{stem}/{name} = {value!r} has no expectation in {result.against}; run "
+                f"`python -m specbook check {run_dir} --update` to store it."
+            )
+    result.not_run = sorted(expected.keys() - run["chapters"].keys())
+    return result
+
+
+def _read_run(run_dir: Path) -> dict:
+    path = run_dir / "metrics.json"
+    if not path.is_file():
+        raise ValueError(
+            f"run_dir={str(run_dir)!r} holds no metrics.json; "
+            f"run `python -m specbook run --out {run_dir}` first."
+        )
+    run = _read_json(path)
+    missing = {"profile", "notebooks_dir", "chapters"} - set(run if isinstance(run, dict) else ())
+    if missing:
+        raise ValueError(f"{path} is not a specbook run summary: it lacks {sorted(missing)}. "
+                         "Re-create it with `python -m specbook run`.")
+    return run
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path} is not valid JSON ({exc}).") from None
+
+
+def _read_expectations(path: Path, profile: str) -> dict:
+    """Read and validate an expectations file; return its ``metrics`` mapping."""
+    data = _read_json(path)
+    if not isinstance(data, dict) or set(data) != {"profile", "metrics"}:
+        raise ValueError(f"{path} must be an object with exactly the keys 'profile' and 'metrics'; "
+                         f"got {sorted(data) if isinstance(data, dict) else type(data).__name__}.")
+    if data["profile"] != profile:
+        raise ValueError(
+            f"{path} holds expectations for profile {data['profile']!r}, but the run used profile "
+            f"{profile!r}; pass --against expected/{profile}.json (or run with --profile {data['profile']})."
+        )
+    if not isinstance(data["metrics"], dict):
+        raise ValueError(f"{path}: 'metrics' must map chapter stems to {{metric name: spec}} objects.")
+    for stem, specs in data["metrics"].items():
+        if not isinstance(specs, dict):
+            raise ValueError(f"{path}, chapter {stem}: expected an object of {{metric name: spec}}; "
+                             f"got {specs!r}.")
+        for name, spec in specs.items():
+            _validate_spec(spec, f"{path}, {stem}/{name}")
+    return data["metrics"]
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _validate_spec(spec, where: str) -> None:
+    if not isinstance(spec, dict):
+        raise ValueError(f"{where}: a spec must be an object such as {{\"value\": 0.9, \"atol\": 0.01}} "
+                         f"or {{\"min\": 0.8}}; got {spec!r}.")
+    unknown = set(spec) - _VALUE_KEYS - _BOUND_KEYS
+    if unknown:
+        raise ValueError(f"{where}: unknown key(s) {sorted(unknown)}; a spec uses "
+                         "'value' (with optional 'atol', 'rtol') or 'min'/'max'.")
+    if "value" in spec:
+        if spec.keys() & _BOUND_KEYS:
+            raise ValueError(f"{where}: give either 'value' (with optional 'atol', 'rtol') or "
+                             "'min'/'max' bounds, not both.")
+        if not isinstance(spec["value"], (numbers.Real, str)):
+            raise ValueError(f"{where}: 'value' must be a number, bool or string; got {spec['value']!r}.")
+        for key in spec.keys() & {"atol", "rtol"}:
+            if not _is_number(spec[key]) or spec[key] < 0:
+                raise ValueError(f"{where}: {key!r} must be a non-negative number; got {spec[key]!r}.")
+        return
+    if not spec.keys() & _BOUND_KEYS:
+        raise ValueError(f"{where}: a spec needs 'value' or at least one of 'min'/'max'; got {spec!r}.")
+    if spec.keys() & {"atol", "rtol"}:
+        raise ValueError(f"{where}: 'atol'/'rtol' only apply to a 'value' spec, not to bounds.")
+    for key in spec.keys() & _BOUND_KEYS:
+        if not _is_number(spec[key]):
+            raise ValueError(f"{where}: bound {key!r} must be a number; got {spec[key]!r}.")
+    if spec.get("min", -math.inf) > spec.get("max", math.inf):
+        raise ValueError(f"{where}: 'min' ({spec['min']!r}) is above 'max' ({spec['max']!r}).")
+
+
+def _is_exact(spec: dict) -> bool:
+    """Whether a value spec asks for equality rather than closeness."""
+    expected = spec["value"]
+    return not _is_number(expected) or (isinstance(expected, numbers.Integral)
+                                        and not spec.keys() & {"atol", "rtol"})
+
+
+def _describe(spec: dict) -> str:
+    if "value" not in spec:
+        bounds = (("min", ">="), ("max", "<="))
+        return " and ".join(f"{op} {spec[key]!r}" for key, op in bounds if key in spec)
+    if _is_exact(spec):
+        return f"{spec['value']!r}" + (" (exact)" if _is_number(spec["value"]) else "")
+    tolerances = [f"atol {spec['atol']!r}"] if "atol" in spec else []
+    tolerances.append(f"rtol {spec.get('rtol', DEFAULT_RTOL)!r}")
+    return f"{spec['value']!r} ({', '.join(tolerances)})"
+
+
+def _matches(spec: dict, value) -> bool:
+    if "value" not in spec:
+        return _is_number(value) and spec.get("min", -math.inf) <= value <= spec.get("max", math.inf)
+    expected = spec["value"]
+    if not (_is_number(expected) and _is_number(value)):
+        # bools and strings: same type and equal (so True does not pass for 1)
+        return type(value) is type(expected) and value == expected
+    if _is_exact(spec):
+        return value == expected
+    return math.isclose(value, expected, rel_tol=spec.get("rtol", DEFAULT_RTOL),
+                        abs_tol=spec.get("atol", 0.0))
+
+
+def _compare(stem: str, name: str, spec: dict, value, result: CheckResult) -> None:
+    ok = _matches(spec, value)
+    result.checked.append(CheckedMetric(stem, name, _describe(spec), value, ok))
+    if ok:
+        return
+    if "value" in spec:
+        result.problems.append(f"{stem}/{name} moved: expected {_describe(spec)}, got {value!r}")
+    else:
+        result.problems.append(f"{stem}/{name} = {value!r} violates {_describe(spec)}")
+
+
+def _failed_chapter_problem(stem: str, chapter: dict, run_dir: Path) -> str:
+    error = chapter.get("error") or {}
+    cell = "" if error.get("cell_index") is None else f" in cell {error['cell_index']}"
+    evalue = (error.get("evalue") or "").strip().splitlines()
+    raised = f"{error.get('ename', 'an error')}" + (f": {evalue[0]}" if evalue else "")
+    return (f"{stem} failed{cell} ({raised}); see {run_dir / 'report.md'} and "
+            f"{run_dir / chapter.get('executed_notebook', '')}")
+
+
+def _new_spec(entry: dict) -> dict:
+    """Spec for a metric seen for the first time: its value, with the tolerance hints of record()."""
+    spec = {"value": entry["value"]}
+    spec.update({key: entry[key] for key in ("atol", "rtol") if key in entry})
+    if isinstance(entry["value"], float) and not spec.keys() & {"atol", "rtol"}:
+        spec["rtol"] = DEFAULT_RTOL
+    return spec
+
+
+def _update(run: dict, result: CheckResult) -> None:
+    failed = [stem for stem, chapter in run["chapters"].items() if chapter["status"] != "passed"]
+    if failed:
+        raise ValueError(
+            f"refusing to update {result.against}: chapter(s) {', '.join(failed)} failed in "
+            f"{result.run_dir}. A failed run is no reference; fix the chapter(s) and run again."
+        )
+    expected = _read_expectations(result.against, run["profile"]) if result.against.exists() else {}
+    for stem, chapter in run["chapters"].items():
+        old, new = expected.get(stem, {}), {}
+        for name, entry in chapter["metrics"].items():
+            value, spec = entry["value"], old.get(name)
+            if spec is None:
+                new[name] = _new_spec(entry)
+                result.changes.append(f"added {stem}/{name}: {_describe(new[name])}")
+            elif "value" in spec:
+                new[name] = {**spec, "value": value}
+                if spec["value"] != value:
+                    result.changes.append(f"changed {stem}/{name}: {spec['value']!r} -> {value!r}")
+            else:
+                new[name] = spec  # a bound is a claim about the method; a new run must not loosen it
+            _compare(stem, name, new[name], value, result)
+        result.changes += [f"removed {stem}/{name}" for name in sorted(old.keys() - new.keys())]
+        if new:
+            expected[stem] = new
+        else:
+            expected.pop(stem, None)
+    result.not_run = sorted(expected.keys() - run["chapters"].keys())
+    result.against.parent.mkdir(parents=True, exist_ok=True)
+    document = {"profile": run["profile"], "metrics": expected}
+    result.against.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+    result.updated = True

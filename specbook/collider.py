@@ -1,0 +1,357 @@
+"""Collider worlds: the paper's generative process across time (Layer 1).
+
+A world has latent states ``s_t``, actions ``a_t`` and task variables ``g_i``.
+Steps ``t = 1..T`` are cut into ``N = T / L`` segments of ``L`` steps; a segment
+serves a set of tasks, and every action of a serving segment is a parent of the
+task variable (tasks are *colliders* across time). The transition into step
+``t + 1`` is cut when that step is *disconnected*.
+
+Names follow the paper and are 1-based (``"s1"`` ... ``"sT"``, ``"g1"`` ... ``"gM"``);
+arrays are 0-based (``data.states[:, t - 1]`` holds ``s_t``).
+"""
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+
+import networkx as nx
+import numpy as np
+
+from .stats import partial_correlation
+
+__all__ = ["ColliderWorld", "WorldSample"]
+
+_MECHANISMS = ("linear",)
+
+
+@dataclass(frozen=True)
+class WorldSample:
+    """Samples drawn from a :class:`ColliderWorld`.
+
+    Attributes
+    ----------
+    states : ndarray of shape (n, T, d)
+        Latent states; ``states[:, t - 1]`` is ``s_t``.
+    actions : ndarray of shape (n, T, d)
+        Actions; ``actions[:, t - 1]`` is ``a_t``.
+    tasks : ndarray of shape (n, M)
+        Task variables; ``tasks[:, i - 1]`` is ``g_i``.
+    """
+
+    states: np.ndarray
+    actions: np.ndarray
+    tasks: np.ndarray
+
+
+def _positive_int(value, name, minimum=1):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}.")
+    return int(value)
+
+
+def _check_assignment(assignment, N, M):
+    A = np.asarray(assignment)
+    if A.shape != (N, M):
+        raise ValueError(
+            f"assignment must have shape (N, M) = ({N}, {M}) (one row per segment, one column "
+            f"per task); got shape {A.shape}."
+        )
+    if A.dtype != bool:
+        if not np.issubdtype(A.dtype, np.integer) or not np.isin(A, (0, 1)).all():
+            raise ValueError("assignment must be boolean (or integers 0/1): True where segment k serves task i.")
+        A = A.astype(bool)
+    return A.copy()
+
+
+def _check_disconnected(disconnected, T):
+    steps = sorted({int(t) for t in disconnected})
+    bad = [t for t in steps if not 2 <= t <= T]
+    if bad:
+        raise ValueError(
+            f"disconnected lists 1-based steps whose incoming transition is cut, so each must be in "
+            f"2..T = 2..{T}; got {bad}."
+        )
+    return tuple(steps)
+
+
+class ColliderWorld:
+    """A random (or given) collider world with a linear-Gaussian structural causal model.
+
+    Parameters
+    ----------
+    T : int
+        Number of time steps (>= 2).
+    M : int
+        Number of task variables (>= 1).
+    L : int, default=2
+        Segment length; ``T`` must be a multiple of ``L``. Theorem 1 needs ``L >= 2``;
+        ``L = 1`` is allowed here so that the book can show what goes wrong.
+    state_dim : int, default=1
+        Dimension ``d`` of each state and each action.
+    p_disconnect : float, default=0.2
+        Probability that a step ``t >= 2`` is disconnected from its predecessor.
+        Ignored when `disconnected` is given.
+    mechanism : {"linear"}, default="linear"
+        Functional form of the structural equations.
+    assignment : array-like of shape (N, M), optional
+        Which segment serves which task. Drawn at random when omitted (see Notes).
+    disconnected : iterable of int, optional
+        1-based steps ``t`` (in ``2..T``) whose incoming transition is cut:
+        ``s_t`` is then pure noise.
+    task_density : float, default=0.3
+        For a random assignment: probability that a segment serves a task, beyond the
+        two segments every task is guaranteed.
+    task_noise : float, default=1.0
+        Standard deviation of the task variables' own noise before standardisation.
+        The larger it is, the weaker the dependence that conditioning on a task induces.
+    weight_range : (float, float), default=(0.5, 1.5)
+        Edge weights are drawn uniformly from this range of magnitudes, with random signs.
+    seed : int, default=0
+        Seed of the world (assignment, disconnections, weights). Sampling has its own seed.
+
+    Attributes
+    ----------
+    N : int
+        Number of segments, ``T // L``.
+    assignment : ndarray of shape (N, M), bool
+        ``assignment[k - 1, i - 1]`` is True when segment ``S_k`` serves task ``g_i``.
+    disconnected : tuple of int
+        Sorted 1-based steps whose incoming transition is cut.
+    graph : networkx.DiGraph
+        The causal DAG over ``"s1".."sT"``, ``"a1".."aT"`` and ``"g1".."gM"``.
+
+    Notes
+    -----
+    The paper does not publish its data-generating details. Our choices (a
+    reproduction note in the book): each variable is a linear function of its
+    parents plus independent Gaussian noise, then rescaled so that every
+    coordinate has unit population variance (so long horizons neither explode
+    nor vanish); a random assignment gives every task two distinct random segments
+    and each further segment with probability `task_density`, because
+    Algorithm 1 can only see a task through a pair of segments.
+
+    Examples
+    --------
+    >>> world = ColliderWorld(T=8, M=2, L=2, seed=0)
+    >>> data = world.sample(n=100, seed=1)
+    >>> data.states.shape, data.tasks.shape
+    ((100, 8, 1), (100, 2))
+    """
+
+    def __init__(self, T, M, L=2, *, state_dim=1, p_disconnect=0.2, mechanism="linear",
+                 assignment=None, disconnected=None, task_density=0.3, task_noise=1.0,
+                 weight_range=(0.5, 1.5), seed=0):
+        self.T = _positive_int(T, "T", minimum=2)
+        self.M = _positive_int(M, "M")
+        self.L = _positive_int(L, "L")
+        if self.T % self.L:
+            raise ValueError(
+                f"T must be a multiple of L so that the steps split into equal segments; "
+                f"got T={T}, L={L} (T % L = {self.T % self.L})."
+            )
+        self.N = self.T // self.L
+        self.state_dim = _positive_int(state_dim, "state_dim")
+        if mechanism not in _MECHANISMS:
+            raise ValueError(f"mechanism must be one of {_MECHANISMS}; got {mechanism!r}.")
+        self.mechanism = mechanism
+        for name, p in (("p_disconnect", p_disconnect), ("task_density", task_density)):
+            if not (isinstance(p, numbers.Real) and 0.0 <= p <= 1.0):
+                raise ValueError(f"{name} must be a probability in [0, 1]; got {p!r}.")
+        if not (isinstance(task_noise, numbers.Real) and task_noise > 0 and np.isfinite(task_noise)):
+            raise ValueError(f"task_noise must be a positive finite number; got {task_noise!r}.")
+        low, high = (float(w) for w in weight_range)
+        if not 0 < low <= high < np.inf:
+            raise ValueError(f"weight_range must be (low, high) with 0 < low <= high; got {weight_range!r}.")
+        self.p_disconnect = float(p_disconnect)
+        self.task_density = float(task_density)
+        self.task_noise = float(task_noise)
+        self.weight_range = (low, high)
+        self.seed = seed
+
+        rng = np.random.default_rng(seed)
+        if assignment is None:
+            self.assignment = self._random_assignment(rng)
+        else:
+            self.assignment = _check_assignment(assignment, self.N, self.M)
+        if disconnected is None:
+            cut = 2 + np.flatnonzero(rng.random(self.T - 1) < self.p_disconnect)
+            self.disconnected = tuple(int(t) for t in cut)
+        else:
+            self.disconnected = _check_disconnected(disconnected, self.T)
+        self.graph = self._build_graph()
+        self._build_linear_scm(rng)
+
+    def __repr__(self):
+        return (f"ColliderWorld(T={self.T}, M={self.M}, L={self.L}, state_dim={self.state_dim}, "
+                f"mechanism={self.mechanism!r}, disconnected={list(self.disconnected)}, seed={self.seed!r})")
+
+    # ------------------------------------------------------------------ structure
+    def _random_assignment(self, rng):
+        A = rng.random((self.N, self.M)) < self.task_density
+        if self.N >= 2:
+            for i in range(self.M):
+                A[rng.choice(self.N, size=2, replace=False), i] = True
+        else:
+            A[:] = True
+        return A
+
+    def segment_of(self, t):
+        """1-based segment ``k`` holding the 1-based step `t`."""
+        if not 1 <= t <= self.T:
+            raise ValueError(f"t must be a step in 1..T = 1..{self.T}; got {t!r}.")
+        return (t - 1) // self.L + 1
+
+    def segment_steps(self, k):
+        """1-based steps of segment ``S_k``: ``(k - 1) L + 1, ..., k L``."""
+        if not 1 <= k <= self.N:
+            raise ValueError(f"k must be a segment in 1..N = 1..{self.N}; got {k!r}.")
+        return list(range((k - 1) * self.L + 1, k * self.L + 1))
+
+    @property
+    def step_tasks(self):
+        """(T, M) bool: the tasks each step serves (its segment's row of `assignment`)."""
+        return np.repeat(self.assignment, self.L, axis=0)
+
+    def _build_graph(self):
+        G = nx.DiGraph()
+        for t in range(1, self.T + 1):
+            k = self.segment_of(t)
+            G.add_node(f"s{t}", kind="state", step=t, segment=k)
+            G.add_node(f"a{t}", kind="action", step=t, segment=k)
+        for i in range(1, self.M + 1):
+            G.add_node(f"g{i}", kind="task", task=i)
+        cut = set(self.disconnected)
+        for t in range(1, self.T + 1):
+            G.add_edge(f"s{t}", f"a{t}")
+            if t < self.T and (t + 1) not in cut:
+                G.add_edge(f"s{t}", f"s{t + 1}")
+                G.add_edge(f"a{t}", f"s{t + 1}")
+        steps_serving = self.step_tasks
+        for t, i in zip(*np.nonzero(steps_serving)):
+            G.add_edge(f"a{t + 1}", f"g{i + 1}")
+        return G
+
+    # ------------------------------------------------------------------ the SCM
+    def _node_columns(self):
+        """Column slices of each node in the flat vector, in topological order."""
+        d, columns, start = self.state_dim, {}, 0
+        for t in range(1, self.T + 1):
+            for kind in "sa":
+                columns[f"{kind}{t}"] = slice(start, start + d)
+                start += d
+        for i in range(1, self.M + 1):
+            columns[f"g{i}"] = slice(start, start + 1)
+            start += 1
+        return columns, start
+
+    def _build_linear_scm(self, rng):
+        columns, D = self._node_columns()
+        low, high = self.weight_range
+        weights = np.zeros((D, D))
+        noise_std = np.ones(D)
+        for child in columns:  # topological order by construction
+            rows = columns[child]
+            for parent in sorted(self.graph.predecessors(child), key=lambda v: columns[v].start):
+                cols = columns[parent]
+                shape = (rows.stop - rows.start, cols.stop - cols.start)
+                weights[rows, cols] = rng.uniform(low, high, shape) * rng.choice((-1.0, 1.0), shape)
+            if child.startswith("g"):
+                noise_std[rows] = self.task_noise
+        # mixing[j] expresses coordinate j in the independent standard-normal noises;
+        # each row is rescaled to unit variance as soon as it is built.
+        mixing = np.zeros((D, D))
+        for j in range(D):
+            mixing[j, : j] = weights[j, : j] @ mixing[: j, : j]
+            mixing[j, j] = noise_std[j]
+            scale = np.sqrt(mixing[j] @ mixing[j])
+            mixing[j] /= scale
+            weights[j] /= scale
+            noise_std[j] /= scale
+        self._columns = columns
+        self._weights = weights
+        self._noise_std = noise_std
+        self._mixing = mixing
+
+    def structural_weights(self, child, parent):
+        """Weight matrix of the edge ``parent -> child`` in the standardised SCM.
+
+        Returns an array of shape (dim(child), dim(parent)); zeros where there is no edge.
+        """
+        for node in (child, parent):
+            if node not in self._columns:
+                raise ValueError(f"unknown node {node!r}; nodes are named like 's3', 'a3', 'g1'.")
+        return self._weights[self._columns[child], self._columns[parent]].copy()
+
+    def covariance(self, nodes=None):
+        """Population covariance of the listed nodes' coordinates.
+
+        Parameters
+        ----------
+        nodes : list of str, optional
+            Node names (e.g. ``["s4", "s8", "g1"]``); all nodes in topological order by default.
+
+        Returns
+        -------
+        ndarray of shape (D, D)
+            Coordinates stacked in the order of `nodes`, each node taking ``state_dim``
+            columns (one for a task).
+        """
+        nodes = list(self._columns) if nodes is None else list(nodes)
+        unknown = [v for v in nodes if v not in self._columns]
+        if unknown:
+            raise ValueError(f"unknown nodes {unknown}; nodes are named like 's3', 'a3', 'g1'.")
+        idx = np.concatenate([np.arange(self._columns[v].start, self._columns[v].stop) for v in nodes])
+        rows = self._mixing[idx]
+        return rows @ rows.T
+
+    def partial_correlation(self, x, y, given=()):
+        """Population partial correlation of two scalar nodes given others.
+
+        Parameters
+        ----------
+        x, y : str
+            Node names (e.g. ``"a4"``, ``"a8"``); the world must have ``state_dim=1``
+            unless both are tasks.
+        given : iterable of str, default=()
+            Conditioning nodes.
+
+        Returns
+        -------
+        float
+            Exactly zero (up to rounding) when `x` and `y` are d-separated given `given`.
+        """
+        given = list(given)
+        nodes = [x, y, *given]
+        cov = self.covariance(nodes)
+        if cov.shape[0] != len(nodes):
+            raise ValueError(
+                f"partial_correlation needs scalar nodes, but state_dim={self.state_dim}; "
+                "use covariance(nodes) and a multivariate measure instead."
+            )
+        return partial_correlation(cov, 0, 1, range(2, len(nodes)))
+
+    def sample(self, n, seed=0):
+        """Draw `n` independent sequences.
+
+        Parameters
+        ----------
+        n : int
+            Number of sequences (>= 1).
+        seed : int, default=0
+            Seed of the sampling noise; the same seed gives the same arrays.
+
+        Returns
+        -------
+        WorldSample
+        """
+        n = _positive_int(n, "n")
+        rng = np.random.default_rng(seed)
+        noise = rng.standard_normal((n, self._mixing.shape[0]))
+        flat = noise @ self._mixing.T
+        d = self.state_dim
+        per_step = flat[:, : 2 * self.T * d].reshape(n, self.T, 2, d)
+        return WorldSample(
+            states=np.ascontiguousarray(per_step[:, :, 0, :]),
+            actions=np.ascontiguousarray(per_step[:, :, 1, :]),
+            tasks=np.ascontiguousarray(flat[:, 2 * self.T * d:]),
+        )

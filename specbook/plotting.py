@@ -1,0 +1,94 @@
+"""Figures shared by the chapters."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import networkx as nx
+import numpy as np
+from matplotlib.patches import Patch
+
+__all__ = ["draw_world", "task_colors"]
+
+
+def task_colors(M):
+    """One distinct colour per task (seaborn's colour-blind palette, cycled)."""
+    import seaborn as sns
+
+    return sns.color_palette("colorblind", n_colors=max(M, 1))[:M]
+
+
+def _layout(world):
+    pos = {}
+    for t in range(1, world.T + 1):
+        pos[f"s{t}"] = (t, 0.0)
+        pos[f"a{t}"] = (t, 1.0)
+    xs = np.linspace(1, world.T, world.M + 2)[1:-1] if world.M > 1 else [(world.T + 1) / 2]
+    for i, x in enumerate(xs, start=1):
+        pos[f"g{i}"] = (float(x), 2.6)
+    return pos
+
+
+def draw_world(world, ax=None, *, highlight=None, title=None):
+    """Draw a collider world as three layers: states, actions, tasks.
+
+    Segments are shaded and labelled ``S_k``; a disconnected step has a dashed
+    red cut before it; each task and its incoming edges share a colour, so the
+    colliders stand out.
+
+    Parameters
+    ----------
+    world : ColliderWorld
+    ax : matplotlib Axes, optional
+        Drawn into a new figure when omitted.
+    highlight : collection of str, optional
+        Node names drawn with a thick black outline (e.g. a conditioning set).
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    G = world.graph
+    if ax is None:
+        _, ax = plt.subplots(figsize=(max(6.0, 0.55 * world.T + 2), 3.8))
+    pos = _layout(world)
+    colors = task_colors(world.M)
+
+    for k in range(1, world.N + 1):
+        steps = world.segment_steps(k)
+        ax.axvspan(steps[0] - 0.45, steps[-1] + 0.45, color="0.93" if k % 2 else "0.86", zorder=0)
+        ax.text((steps[0] + steps[-1]) / 2, -0.55, f"$S_{{{k}}}$", ha="center", va="top", fontsize=9)
+    for t in world.disconnected:
+        ax.plot([t - 0.5, t - 0.5], [-0.35, 1.35], ls="--", color="tab:red", lw=1.2, zorder=1)
+
+    temporal = [(u, v) for u, v in G.edges if G.nodes[v]["kind"] != "task"]
+    nx.draw_networkx_edges(G, pos, edgelist=temporal, ax=ax, edge_color="0.45", width=1.0,
+                           arrowsize=8, node_size=260)
+    for i in range(1, world.M + 1):
+        into = list(G.in_edges(f"g{i}"))
+        nx.draw_networkx_edges(G, pos, edgelist=into, ax=ax, edge_color=[colors[i - 1]], width=1.3,
+                               alpha=0.8, arrowsize=9, node_size=420, connectionstyle="arc3,rad=0.05")
+
+    states = [v for v in G if G.nodes[v]["kind"] == "state"]
+    actions = [v for v in G if G.nodes[v]["kind"] == "action"]
+    tasks = [f"g{i}" for i in range(1, world.M + 1)]
+    nx.draw_networkx_nodes(G, pos, nodelist=states, ax=ax, node_color="white", edgecolors="0.2", node_size=260)
+    nx.draw_networkx_nodes(G, pos, nodelist=actions, ax=ax, node_color="0.75", edgecolors="0.2", node_size=260)
+    nx.draw_networkx_nodes(G, pos, nodelist=tasks, ax=ax, node_color=colors, edgecolors="black",
+                           node_shape="D", node_size=420)
+    if highlight:
+        nx.draw_networkx_nodes(G, pos, nodelist=list(highlight), ax=ax, node_color="none",
+                               edgecolors="black", linewidths=2.5, node_size=420)
+    labels = {v: f"${v[0]}_{{{v[1:]}}}$" for v in G}
+    nx.draw_networkx_labels(G, pos, labels=labels, ax=ax, font_size=7)
+
+    handles = [Patch(color="white", ec="0.2", label="state $s_t$"), Patch(color="0.75", ec="0.2", label="action $a_t$")]
+    handles += [Patch(color=c, label=f"task $g_{{{i}}}$ (collider)") for i, c in enumerate(colors, start=1)]
+    if world.disconnected:
+        handles.append(plt.Line2D([], [], ls="--", color="tab:red", label="disconnected step"))
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
+    ax.set_xlim(0.4, world.T + 0.6)
+    ax.set_ylim(-0.9, 3.0)
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+    return ax

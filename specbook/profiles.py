@@ -1,0 +1,66 @@
+"""Run profiles: the sizes a chapter uses, by name.
+
+Every chapter has one cell tagged ``parameters`` that sets ``PROFILE`` (and
+``SEED``); the chapter then asks this module for the sizes that go with it::
+
+    P = specbook.profiles.get(PROFILE)
+    data = world.sample(n=P.n_samples, seed=SEED)
+
+``smoke``
+    Runs every chapter in seconds; what CI executes and checks against
+    ``expected/smoke.json``.
+``book``
+    What the HTML book shows (executed by ``jupyter-book build``).
+``full``
+    The paper's scale (10 runs of n = 10,000 samples, ...).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+__all__ = ["Profile", "PROFILES", "get"]
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Sizes one profile gives to the chapters.
+
+    Attributes
+    ----------
+    name : str
+        The profile's name.
+    n_samples : int
+        Samples drawn from a world for one experiment.
+    n_runs : int
+        Independent repetitions (seeds) of an experiment.
+    n_worlds : int
+        Random worlds enumerated by exhaustive graph checks.
+    cell_timeout : int
+        Seconds one notebook cell may run before the runner stops it.
+    """
+
+    name: str
+    n_samples: int
+    n_runs: int
+    n_worlds: int
+    cell_timeout: int
+
+    def as_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+PROFILES: dict[str, Profile] = {
+    "smoke": Profile("smoke", n_samples=2_000, n_runs=2, n_worlds=200, cell_timeout=300),
+    "book": Profile("book", n_samples=10_000, n_runs=5, n_worlds=2_000, cell_timeout=900),
+    "full": Profile("full", n_samples=10_000, n_runs=10, n_worlds=10_000, cell_timeout=3_600),
+}
+
+
+def get(name: str) -> Profile:
+    """Return the :class:`Profile` called `name` (``"smoke"``, ``"book"`` or ``"full"``)."""
+    try:
+        return PROFILES[name]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"profile={name!r} is not a known profile; choose one of {sorted(PROFILES)}."
+        ) from None

@@ -1,0 +1,63 @@
+"""The HTML book builds with warnings as errors, and a failing chapter fails the build loudly."""
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
+
+pytestmark = pytest.mark.slow
+
+
+def build(source: Path, output: Path):
+    return subprocess.run(
+        [str(JUPYTER_BOOK), "build", str(source), "--path-output", str(output), "--builder", "html", "-W", "--keep-going"],
+        capture_output=True, text=True, timeout=1800,
+    )
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory):
+    output = tmp_path_factory.mktemp("book")
+    done = build(ROOT, output)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    return output / "_build" / "html"
+
+
+def test_the_book_renders_every_page(book):
+    for page in ["book/intro", "book/running", "book/notation", "book/references",
+                 "notebooks/00_quickstart", "notebooks/01_collider_world"]:
+        assert (book / f"{page}.html").exists(), page
+    assert (book / "index.html").exists()
+    assert not (book / "notebooks" / "00_quickstart.ipynb.html").exists()  # twins are not documents
+
+
+def test_chapters_are_executed_with_figures_theorem_boxes_and_exercises(book):
+    html = (book / "notebooks" / "01_collider_world.html").read_text()
+    assert html.count("<img") >= 4, "figures missing"
+    assert "recorded population_pcorr_given_task" in html  # cell output of an executed chapter
+    assert 'class="proof definition' in html and 'class="proof assumption' in html
+    assert "solution" in html and "exercise" in html
+    quick = (book / "notebooks" / "00_quickstart.html").read_text()
+    assert "<img" in quick and "recorded max_abs_covariance_z" in quick
+
+
+def test_a_failing_chapter_fails_the_build_naming_it(tmp_path):
+    project = tmp_path / "project"
+    (project / "notebooks").mkdir(parents=True)
+    shutil.copy(ROOT / "_config.yml", project / "_config.yml")
+    (project / "book").mkdir()
+    (project / "book" / "references.bib").write_text("")
+    (project / "_toc.yml").write_text("format: jb-book\nroot: notebooks/broken\n")
+    header = (ROOT / "notebooks" / "00_quickstart.md").read_text().split("---\n")[1]
+    (project / "notebooks" / "broken.md").write_text(
+        f"---\n{header}---\n\n# Broken\n\n```{{code-cell}} ipython3\nx = 1\n```\n\n"
+        "```{code-cell} ipython3\nraise RuntimeError('this chapter is broken')\n```\n"
+    )
+    done = build(project, tmp_path / "out")
+    log = done.stdout + done.stderr
+    assert done.returncode != 0
+    assert "broken" in log and "RuntimeError" in log and "this chapter is broken" in log

@@ -1,0 +1,34 @@
+"""Every chapter runs at the smoke profile, and its numbers match expected/smoke.json."""
+from pathlib import Path
+
+import pytest
+
+from specbook.checking import check_run
+from specbook.runner import run_chapters
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTERS = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "smoke"
+    return run_chapters(profile="smoke", out=out, notebooks_dir=ROOT / "notebooks", jobs=2, progress=False)
+
+
+def test_every_chapter_runs_at_the_smoke_profile(smoke_run):
+    assert smoke_run.ok, "\n".join(smoke_run.failure_messages())
+    assert sorted(smoke_run.metrics["chapters"]) == CHAPTERS
+
+
+def test_every_chapter_records_its_numbers(smoke_run):
+    for stem, chapter in smoke_run.metrics["chapters"].items():
+        assert chapter["metrics"], f"{stem} records no number"
+    assert smoke_run.metrics["profile"] == "smoke" and smoke_run.metrics["seed"] == 0
+
+
+def test_smoke_numbers_match_the_stored_expectations(smoke_run):
+    result = check_run(smoke_run.out, against=ROOT / "expected" / "smoke.json")
+    assert result.ok, result.summary()

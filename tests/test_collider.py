@@ -1,0 +1,139 @@
+import networkx as nx
+import numpy as np
+import pytest
+
+import specbook as sb
+
+
+def figure2_world(**kwargs):
+    return sb.ColliderWorld(T=10, M=2, L=2, assignment=[[0, 1], [1, 0], [0, 1], [1, 0], [0, 1]],
+                            disconnected=[6], **kwargs)
+
+
+def test_graph_follows_the_generative_process():
+    G = figure2_world().graph
+    assert set(G) == {f"{k}{t}" for k in "sa" for t in range(1, 11)} | {"g1", "g2"}
+    assert nx.is_directed_acyclic_graph(G)
+    # connected steps: s_t -> s_{t+1} and a_t -> s_{t+1}; step 6 is cut from step 5
+    assert G.has_edge("s4", "s5") and G.has_edge("a4", "s5")
+    assert not G.has_edge("s5", "s6") and not G.has_edge("a5", "s6")
+    assert all(G.has_edge(f"s{t}", f"a{t}") for t in range(1, 11))
+    # every action of a serving segment points into the task, and nothing else does
+    assert sorted(G.predecessors("g1")) == ["a3", "a4", "a7", "a8"]
+    assert sorted(G.predecessors("g2")) == ["a1", "a10", "a2", "a5", "a6", "a9"]
+    assert G.out_degree("g1") == 0 and G.out_degree("g2") == 0
+
+
+def test_random_world_is_seeded_and_every_task_has_a_pair_of_segments():
+    a = sb.ColliderWorld(T=20, M=4, L=2, seed=3)
+    b = sb.ColliderWorld(T=20, M=4, L=2, seed=3)
+    c = sb.ColliderWorld(T=20, M=4, L=2, seed=4)
+    assert a.assignment.shape == (10, 4) and a.assignment.dtype == bool
+    assert np.array_equal(a.assignment, b.assignment) and a.disconnected == b.disconnected
+    assert not (np.array_equal(a.assignment, c.assignment) and a.disconnected == c.disconnected)
+    assert (a.assignment.sum(axis=0) >= 2).all()
+    assert np.array_equal(a.step_tasks, np.repeat(a.assignment, 2, axis=0))
+
+
+def test_p_disconnect_extremes():
+    assert sb.ColliderWorld(T=12, M=1, L=3, p_disconnect=0.0).disconnected == ()
+    assert sb.ColliderWorld(T=12, M=1, L=3, p_disconnect=1.0).disconnected == tuple(range(2, 13))
+
+
+@pytest.mark.parametrize("d", [1, 3])
+def test_sample_shapes_seed_and_unit_variance(d):
+    world = sb.ColliderWorld(T=6, M=2, L=3, state_dim=d, seed=1)
+    x = world.sample(n=20_000, seed=5)
+    assert x.states.shape == (20_000, 6, d) and x.actions.shape == (20_000, 6, d) and x.tasks.shape == (20_000, 2)
+    y = world.sample(n=20_000, seed=5)
+    assert np.array_equal(x.states, y.states) and np.array_equal(x.tasks, y.tasks)
+    assert not np.array_equal(x.states, world.sample(n=20_000, seed=6).states)
+    variances = np.concatenate([x.states.var(0).ravel(), x.actions.var(0).ravel(), x.tasks.var(0)])
+    assert np.allclose(variances, 1.0, atol=0.05)
+    assert np.allclose(np.diag(world.covariance()), 1.0)
+
+
+def test_sample_covariance_matches_population():
+    world = sb.ColliderWorld(T=8, M=2, L=2, seed=0)
+    data = world.sample(n=50_000, seed=2)
+    nodes = [f"s{t}" for t in range(1, 9)] + [f"a{t}" for t in range(1, 9)] + ["g1", "g2"]
+    flat = np.concatenate([data.states[:, :, 0], data.actions[:, :, 0], data.tasks], axis=1)
+    assert np.abs(np.cov(flat, rowvar=False) - world.covariance(nodes)).max() < 0.04
+
+
+def test_population_independence_matches_d_separation():
+    world = figure2_world(seed=0)
+    G = world.graph
+    rng = np.random.default_rng(0)
+    nodes = sorted(G)
+    for _ in range(300):
+        x, y, *z = rng.choice(nodes, size=2 + rng.integers(0, 4), replace=False)
+        separated = nx.is_d_separator(G, {x}, {y}, set(z))
+        pcorr = world.partial_correlation(x, y, given=z)
+        if separated:
+            assert abs(pcorr) < 1e-10, (x, y, z)
+        else:
+            # linear-Gaussian with random weights: faithful with probability one
+            assert abs(pcorr) > 1e-6, (x, y, z, pcorr)
+
+
+def test_collider_opens_when_conditioned():
+    world = figure2_world(seed=0)
+    assert abs(world.partial_correlation("a4", "a8")) < 1e-12
+    assert abs(world.partial_correlation("a4", "a8", given=["g1"])) > 0.05
+
+
+def test_larger_task_noise_weakens_the_collider_signal():
+    def signal(noise):
+        w = sb.ColliderWorld(T=4, M=1, L=2, assignment=[[1], [1]], disconnected=[2, 3, 4], task_noise=noise, seed=0)
+        return abs(w.partial_correlation("a2", "a4", given=["g1"]))
+    values = [signal(s) for s in (0.25, 1.0, 4.0)]
+    assert values[0] > values[1] > values[2] > 0
+
+
+def test_structural_weights_and_errors():
+    world = figure2_world(seed=0)
+    assert world.structural_weights("g1", "a4").shape == (1, 1)
+    assert world.structural_weights("g1", "a4")[0, 0] != 0
+    assert world.structural_weights("g1", "a5")[0, 0] == 0
+    with pytest.raises(ValueError, match="unknown node"):
+        world.structural_weights("g9", "a1")
+    with pytest.raises(ValueError, match="unknown nodes"):
+        world.covariance(["s99"])
+    assert world.segment_steps(2) == [3, 4] and world.segment_of(4) == 2
+    with pytest.raises(ValueError, match="k must be"):
+        world.segment_steps(6)
+    with pytest.raises(ValueError, match="t must be"):
+        world.segment_of(0)
+    with pytest.raises(ValueError, match="scalar nodes"):
+        sb.ColliderWorld(T=4, M=1, state_dim=2).partial_correlation("s1", "s2")
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(T=7, M=2, L=2), "multiple of L"),
+        (dict(T=8, M=0), "M must be"),
+        (dict(T=1, M=1, L=1), "T must be"),
+        (dict(T=8, M=2, L=0), "L must be"),
+        (dict(T=8, M=2, L=2.5), "L must be"),
+        (dict(T=8, M=2, state_dim=0), "state_dim"),
+        (dict(T=8, M=2, p_disconnect=1.5), "p_disconnect"),
+        (dict(T=8, M=2, task_density=-0.1), "task_density"),
+        (dict(T=8, M=2, task_noise=0.0), "task_noise"),
+        (dict(T=8, M=2, weight_range=(0.0, 1.0)), "weight_range"),
+        (dict(T=8, M=2, mechanism="quadratic"), "mechanism"),
+        (dict(T=8, M=2, assignment=np.ones((3, 2), bool)), r"shape \(N, M\) = \(4, 2\)"),
+        (dict(T=8, M=2, assignment=np.full((4, 2), 2)), "boolean"),
+        (dict(T=8, M=2, disconnected=[1]), "2..T"),
+        (dict(T=8, M=2, disconnected=[9]), "2..T"),
+    ],
+)
+def test_bad_arguments_name_the_argument(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        sb.ColliderWorld(**kwargs)
+
+
+def test_bad_sample_size():
+    with pytest.raises(ValueError, match="n must be"):
+        sb.ColliderWorld(T=4, M=1).sample(n=0)
