@@ -21,7 +21,9 @@ from .stats import partial_correlation
 
 __all__ = ["ColliderWorld", "WorldSample"]
 
-_MECHANISMS = ("linear",)
+_MECHANISMS = ("linear", "nonlinear")
+_HIDDEN = 8          # hidden units of each random edge function in nonlinear worlds
+_PILOT_SAMPLES = 20_000  # draws used to standardise nonlinear worlds
 
 
 @dataclass(frozen=True)
@@ -91,8 +93,11 @@ class ColliderWorld:
     p_disconnect : float, default=0.2
         Probability that a step ``t >= 2`` is disconnected from its predecessor.
         Ignored when `disconnected` is given.
-    mechanism : {"linear"}, default="linear"
-        Functional form of the structural equations.
+    mechanism : {"linear", "nonlinear"}, default="linear"
+        ``"linear"``: linear-Gaussian structural equations (the paper's synthetic setting).
+        ``"nonlinear"``: each variable is a sum of random one-hidden-layer tanh networks of
+        its parents (one per parent, monotone in each input) plus uniform (non-Gaussian)
+        noise.
     assignment : array-like of shape (N, M), optional
         Which segment serves which task. Drawn at random when omitted (see Notes).
     disconnected : iterable of int, optional
@@ -126,7 +131,9 @@ class ColliderWorld:
     reproduction note in the book): each variable is a linear function of its
     parents plus independent Gaussian noise, then rescaled so that every
     coordinate has unit population variance (so long horizons neither explode
-    nor vanish); a random assignment gives every task two distinct random segments
+    nor vanish). Nonlinear worlds are centred and scaled the same way, with the
+    mean and variance estimated once from a pilot sample of 20,000 draws made
+    with the world's seed. A random assignment gives every task two distinct random segments
     and each further segment with probability `task_density`, because
     Algorithm 1 can only see a task through a pair of segments.
 
@@ -179,7 +186,11 @@ class ColliderWorld:
         else:
             self.disconnected = _check_disconnected(disconnected, self.T)
         self.graph = self._build_graph()
-        self._build_linear_scm(rng)
+        self._columns, D = self._node_columns()
+        if mechanism == "linear":
+            self._build_linear_scm(rng, D)
+        else:
+            self._build_nonlinear_scm(rng)
 
     def __repr__(self):
         return (f"ColliderWorld(T={self.T}, M={self.M}, L={self.L}, state_dim={self.state_dim}, "
@@ -244,17 +255,22 @@ class ColliderWorld:
             start += 1
         return columns, start
 
-    def _build_linear_scm(self, rng):
-        columns, D = self._node_columns()
+    def _random_weights(self, rng, shape):
         low, high = self.weight_range
+        return rng.uniform(low, high, shape) * rng.choice((-1.0, 1.0), shape)
+
+    def _parents(self, child):
+        return sorted(self.graph.predecessors(child), key=lambda v: self._columns[v].start)
+
+    def _build_linear_scm(self, rng, D):
+        columns = self._columns
         weights = np.zeros((D, D))
         noise_std = np.ones(D)
         for child in columns:  # topological order by construction
             rows = columns[child]
-            for parent in sorted(self.graph.predecessors(child), key=lambda v: columns[v].start):
+            for parent in self._parents(child):
                 cols = columns[parent]
-                shape = (rows.stop - rows.start, cols.stop - cols.start)
-                weights[rows, cols] = rng.uniform(low, high, shape) * rng.choice((-1.0, 1.0), shape)
+                weights[rows, cols] = self._random_weights(rng, (rows.stop - rows.start, cols.stop - cols.start))
             if child.startswith("g"):
                 noise_std[rows] = self.task_noise
         # mixing[j] expresses coordinate j in the independent standard-normal noises;
@@ -267,16 +283,57 @@ class ColliderWorld:
             mixing[j] /= scale
             weights[j] /= scale
             noise_std[j] /= scale
-        self._columns = columns
         self._weights = weights
         self._noise_std = noise_std
         self._mixing = mixing
+
+    def _build_nonlinear_scm(self, rng):
+        self._edge_functions = {}
+        for child, rows in self._columns.items():
+            d_out = rows.stop - rows.start
+            functions = []
+            for parent in self._parents(child):
+                d_in = self._columns[parent].stop - self._columns[parent].start
+                # Monotone in every input: one sign per input coordinate and per output, so that
+                # the dependence a collider induces is not cancelled by a non-monotone bump.
+                input_signs = rng.choice((-1.0, 1.0), (d_in, 1))
+                output_signs = rng.choice((-1.0, 1.0), (1, d_out))
+                hidden_weights = input_signs * np.abs(rng.normal(0.0, 1.5, (d_in, _HIDDEN)))
+                hidden_bias = rng.normal(0.0, 0.5, _HIDDEN)
+                low, high = self.weight_range
+                out_weights = output_signs * rng.uniform(low, high, (_HIDDEN, d_out)) / np.sqrt(_HIDDEN)
+                functions.append((parent, hidden_weights, hidden_bias, out_weights))
+            self._edge_functions[child] = functions
+        self._nonlinear_noise_std = {v: self.task_noise if v.startswith("g") else 1.0 for v in self._columns}
+        self._offset, self._scale = {}, {}
+        self._sample_nonlinear(_PILOT_SAMPLES, rng, standardise_from_this_sample=True)
+
+    def _sample_nonlinear(self, n, rng, standardise_from_this_sample=False):
+        values = {}
+        for child, functions in self._edge_functions.items():
+            d_out = self._columns[child].stop - self._columns[child].start
+            # uniform noise with unit variance: non-Gaussian on purpose
+            raw = rng.uniform(-np.sqrt(3), np.sqrt(3), (n, d_out)) * self._nonlinear_noise_std[child]
+            for parent, hidden_weights, hidden_bias, out_weights in functions:
+                raw = raw + np.tanh(values[parent] @ hidden_weights + hidden_bias) @ out_weights
+            if standardise_from_this_sample:
+                self._offset[child], self._scale[child] = raw.mean(axis=0), raw.std(axis=0)
+            values[child] = (raw - self._offset[child]) / self._scale[child]
+        return np.concatenate([values[v] for v in self._columns], axis=1)
+
+    def _require_linear(self, what):
+        if self.mechanism != "linear":
+            raise ValueError(
+                f"{what} is exact only for mechanism='linear'; this world is {self.mechanism!r}. "
+                "Estimate it from a large sample instead."
+            )
 
     def structural_weights(self, child, parent):
         """Weight matrix of the edge ``parent -> child`` in the standardised SCM.
 
         Returns an array of shape (dim(child), dim(parent)); zeros where there is no edge.
         """
+        self._require_linear("structural_weights")
         for node in (child, parent):
             if node not in self._columns:
                 raise ValueError(f"unknown node {node!r}; nodes are named like 's3', 'a3', 'g1'.")
@@ -346,8 +403,10 @@ class ColliderWorld:
         """
         n = _positive_int(n, "n")
         rng = np.random.default_rng(seed)
-        noise = rng.standard_normal((n, self._mixing.shape[0]))
-        flat = noise @ self._mixing.T
+        if self.mechanism == "linear":
+            flat = rng.standard_normal((n, self._mixing.shape[0])) @ self._mixing.T
+        else:
+            flat = self._sample_nonlinear(n, rng)
         d = self.state_dim
         per_step = flat[:, : 2 * self.T * d].reshape(n, self.T, 2, d)
         return WorldSample(

@@ -137,3 +137,32 @@ def test_bad_arguments_name_the_argument(kwargs, match):
 def test_bad_sample_size():
     with pytest.raises(ValueError, match="n must be"):
         sb.ColliderWorld(T=4, M=1).sample(n=0)
+
+
+def test_nonlinear_world_is_seeded_standardised_and_non_gaussian():
+    from scipy.stats import kurtosis
+
+    world = sb.ColliderWorld(T=6, M=2, L=2, mechanism="nonlinear", seed=2)
+    x = world.sample(n=20_000, seed=4)
+    assert np.array_equal(x.states, world.sample(n=20_000, seed=4).states)
+    again = sb.ColliderWorld(T=6, M=2, L=2, mechanism="nonlinear", seed=2).sample(n=20_000, seed=4)
+    assert np.array_equal(x.tasks, again.tasks)
+    flat = np.concatenate([x.states.reshape(20_000, -1), x.actions.reshape(20_000, -1), x.tasks], axis=1)
+    assert np.allclose(flat.mean(axis=0), 0.0, atol=0.05) and np.allclose(flat.var(axis=0), 1.0, atol=0.1)
+    assert abs(kurtosis(x.states[:, 0, 0])) > 0.5  # uniform noise on s1: clearly not Gaussian
+    for method in (world.covariance, lambda: world.structural_weights("g1", "a1")):
+        with pytest.raises(ValueError, match="mechanism='linear'"):
+            method()
+
+
+def test_nonlinear_collider_opens_when_conditioned():
+    world = figure2_world(mechanism="nonlinear", seed=0)
+    data = world.sample(n=50_000, seed=1)
+    a4, a8, g1 = data.actions[:, 3, 0], data.actions[:, 7, 0], data.tasks[:, 0]
+    basis = np.vander(g1, 6)
+
+    def residual(y):
+        return y - basis @ np.linalg.lstsq(basis, y, rcond=None)[0]
+
+    assert abs(np.corrcoef(a4, a8)[0, 1]) < 0.03
+    assert abs(np.corrcoef(residual(a4), residual(a8))[0, 1]) > 0.3
