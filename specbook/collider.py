@@ -353,6 +353,7 @@ class ColliderWorld:
             Coordinates stacked in the order of `nodes`, each node taking ``state_dim``
             columns (one for a task).
         """
+        self._require_linear("covariance")
         nodes = list(self._columns) if nodes is None else list(nodes)
         unknown = [v for v in nodes if v not in self._columns]
         if unknown:
