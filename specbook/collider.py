@@ -22,6 +22,7 @@ from .stats import partial_correlation
 __all__ = ["ColliderWorld", "WorldSample"]
 
 _MECHANISMS = ("linear", "nonlinear")
+_TASK_ROLES = ("collider", "confounder", "mediator")
 _HIDDEN = 8          # hidden units of each random edge function in nonlinear worlds
 _PILOT_SAMPLES = 20_000  # draws used to standardise nonlinear worlds
 
@@ -111,6 +112,11 @@ class ColliderWorld:
         The larger it is, the weaker the dependence that conditioning on a task induces.
     weight_range : (float, float), default=(0.5, 1.5)
         Edge weights are drawn uniformly from this range of magnitudes, with random signs.
+    task_role : {"collider", "confounder", "mediator"}, default="collider"
+        How tasks attach to the actions that serve them. ``"collider"`` is the paper's model
+        (``a_t -> g_i``). The others exist to show why it is the right one:
+        ``"confounder"`` reverses every task edge (``g_i -> a_t``), ``"mediator"`` makes the
+        task a relay from the first serving segment's actions to the later ones'.
     seed : int, default=0
         Seed of the world (assignment, disconnections, weights). Sampling has its own seed.
 
@@ -147,7 +153,7 @@ class ColliderWorld:
 
     def __init__(self, T, M, L=2, *, state_dim=1, p_disconnect=0.2, mechanism="linear",
                  assignment=None, disconnected=None, task_density=0.3, task_noise=1.0,
-                 weight_range=(0.5, 1.5), seed=0):
+                 weight_range=(0.5, 1.5), task_role="collider", seed=0):
         self.T = _positive_int(T, "T", minimum=2)
         self.M = _positive_int(M, "M")
         self.L = _positive_int(L, "L")
@@ -161,6 +167,9 @@ class ColliderWorld:
         if mechanism not in _MECHANISMS:
             raise ValueError(f"mechanism must be one of {_MECHANISMS}; got {mechanism!r}.")
         self.mechanism = mechanism
+        if task_role not in _TASK_ROLES:
+            raise ValueError(f"task_role must be one of {_TASK_ROLES}; got {task_role!r}.")
+        self.task_role = task_role
         for name, p in (("p_disconnect", p_disconnect), ("task_density", task_density)):
             if not (isinstance(p, numbers.Real) and 0.0 <= p <= 1.0):
                 raise ValueError(f"{name} must be a probability in [0, 1]; got {p!r}.")
@@ -237,10 +246,23 @@ class ColliderWorld:
             if t < self.T and (t + 1) not in cut:
                 G.add_edge(f"s{t}", f"s{t + 1}")
                 G.add_edge(f"a{t}", f"s{t + 1}")
-        steps_serving = self.step_tasks
-        for t, i in zip(*np.nonzero(steps_serving)):
-            G.add_edge(f"a{t + 1}", f"g{i + 1}")
+        for i in range(1, self.M + 1):
+            serving = [f"a{t}" for t in np.flatnonzero(self.step_tasks[:, i - 1]) + 1]
+            task = f"g{i}"
+            if self.task_role == "collider":
+                G.add_edges_from((a, task) for a in serving)
+            elif self.task_role == "confounder":
+                G.add_edges_from((task, a) for a in serving)
+            else:  # mediator: the first serving segment's actions -> task -> the later ones'
+                first = self.segment_of(int(serving[0][1:])) if serving else None
+                for a in serving:
+                    edge = (a, task) if self.segment_of(int(a[1:])) == first else (task, a)
+                    G.add_edge(*edge)
         return G
+
+    def _topological_nodes(self):
+        """Nodes in a topological order, ties broken by column (the step order for colliders)."""
+        return list(nx.lexicographical_topological_sort(self.graph, key=lambda v: self._columns[v].start))
 
     # ------------------------------------------------------------------ the SCM
     def _node_columns(self):
@@ -266,7 +288,7 @@ class ColliderWorld:
         columns = self._columns
         weights = np.zeros((D, D))
         noise_std = np.ones(D)
-        for child in columns:  # topological order by construction
+        for child in columns:
             rows = columns[child]
             for parent in self._parents(child):
                 cols = columns[parent]
@@ -276,20 +298,22 @@ class ColliderWorld:
         # mixing[j] expresses coordinate j in the independent standard-normal noises;
         # each row is rescaled to unit variance as soon as it is built.
         mixing = np.zeros((D, D))
-        for j in range(D):
-            mixing[j, : j] = weights[j, : j] @ mixing[: j, : j]
-            mixing[j, j] = noise_std[j]
-            scale = np.sqrt(mixing[j] @ mixing[j])
-            mixing[j] /= scale
-            weights[j] /= scale
-            noise_std[j] /= scale
+        for node in self._topological_nodes():
+            for j in range(columns[node].start, columns[node].stop):
+                mixing[j] = weights[j] @ mixing  # parents' rows are final, the others still zero
+                mixing[j, j] = noise_std[j]
+                scale = np.sqrt(mixing[j] @ mixing[j])
+                mixing[j] /= scale
+                weights[j] /= scale
+                noise_std[j] /= scale
         self._weights = weights
         self._noise_std = noise_std
         self._mixing = mixing
 
     def _build_nonlinear_scm(self, rng):
         self._edge_functions = {}
-        for child, rows in self._columns.items():
+        for child in self._topological_nodes():
+            rows = self._columns[child]
             d_out = rows.stop - rows.start
             functions = []
             for parent in self._parents(child):

@@ -166,3 +166,44 @@ def test_nonlinear_collider_opens_when_conditioned():
 
     assert abs(np.corrcoef(a4, a8)[0, 1]) < 0.03
     assert abs(np.corrcoef(residual(a4), residual(a8))[0, 1]) > 0.3
+
+
+@pytest.mark.parametrize(
+    "role, marginal_separated, given_task_separated",
+    [("collider", True, False), ("confounder", False, True), ("mediator", False, True)],
+)
+def test_task_roles_reverse_the_independence_pattern(role, marginal_separated, given_task_separated):
+    # one task, so that no other task can act as a common cause
+    world = sb.ColliderWorld(T=10, M=1, L=2, assignment=[[0], [1], [0], [1], [0]], disconnected=[6],
+                             task_role=role, seed=0)
+    G = world.graph
+    assert nx.is_directed_acyclic_graph(G)
+    assert nx.is_d_separator(G, {"a4"}, {"a8"}, set()) is marginal_separated
+    assert nx.is_d_separator(G, {"a4"}, {"a8"}, {"g1"}) is given_task_separated
+    assert (abs(world.partial_correlation("a4", "a8")) < 1e-12) is marginal_separated
+    assert (abs(world.partial_correlation("a4", "a8", given=["g1"])) < 1e-12) is given_task_separated
+
+
+def test_task_role_edges():
+    confounder = figure2_world(task_role="confounder").graph
+    assert sorted(confounder.successors("g1")) == ["a3", "a4", "a7", "a8"] and confounder.in_degree("g1") == 0
+    mediator = figure2_world(task_role="mediator").graph
+    assert sorted(mediator.predecessors("g1")) == ["a3", "a4"] and sorted(mediator.successors("g1")) == ["a7", "a8"]
+    with pytest.raises(ValueError, match="task_role"):
+        sb.ColliderWorld(T=4, M=1, task_role="cause")
+
+
+@pytest.mark.parametrize("role", ["confounder", "mediator"])
+def test_other_roles_stay_markov_and_faithful(role):
+    world = sb.ColliderWorld(T=8, M=2, L=2, task_role=role, seed=5)
+    rng = np.random.default_rng(1)
+    nodes = sorted(world.graph)
+    assert np.allclose(np.diag(world.covariance()), 1.0)
+    for _ in range(200):
+        x, y, *z = rng.choice(nodes, size=2 + rng.integers(0, 4), replace=False)
+        separated = nx.is_d_separator(world.graph, {x}, {y}, set(z))
+        assert (abs(world.partial_correlation(x, y, given=z)) < 1e-10) is separated, (x, y, z)
+    data = world.sample(n=1_000, seed=0)
+    assert data.tasks.shape == (1_000, 2)
+    nonlinear = sb.ColliderWorld(T=8, M=2, L=2, task_role=role, mechanism="nonlinear", seed=5)
+    assert np.isfinite(nonlinear.sample(n=500, seed=0).tasks).all()
