@@ -1,8 +1,10 @@
 """specbook: the executable companion to "From Generalist to Specialist Representation"."""
 from importlib.metadata import PackageNotFoundError, version as _version
 
-from . import profiles
+from . import metrics, profiles, theory
+from .citests import ci_test, get_ci_test
 from .collider import ColliderWorld, WorldSample
+from .discovery import TaskDiscovery, band_set, discover_tasks, oracle_tasks
 from .profiles import get as get_profile
 from .recording import record
 
@@ -11,4 +13,7 @@ try:
 except PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0.0.0+unknown"
 
-__all__ = ["ColliderWorld", "WorldSample", "profiles", "get_profile", "record", "__version__"]
+__all__ = [
+    "ColliderWorld", "WorldSample", "TaskDiscovery", "band_set", "ci_test", "discover_tasks",
+    "get_ci_test", "oracle_tasks", "metrics", "profiles", "theory", "get_profile", "record", "__version__",
+]

@@ -104,12 +104,16 @@ class ColliderWorld:
     disconnected : iterable of int, optional
         1-based steps ``t`` (in ``2..T``) whose incoming transition is cut:
         ``s_t`` is then pure noise.
-    task_density : float, default=0.3
+    task_density : float, default=0.1
         For a random assignment: probability that a segment serves a task, beyond the
         two segments every task is guaranteed.
     task_noise : float, default=1.0
         Standard deviation of the task variables' own noise before standardisation.
         The larger it is, the weaker the dependence that conditioning on a task induces.
+    action_noise : float, default=0.5
+        Standard deviation of the actions' own noise before standardisation (how far the
+        policy is from deterministic). The larger it is, the less a state says about the
+        action that feeds the task, and the weaker the signal Theorem 1 detects.
     weight_range : (float, float), default=(0.5, 1.5)
         Edge weights are drawn uniformly from this range of magnitudes, with random signs.
     task_role : {"collider", "confounder", "mediator"}, default="collider"
@@ -152,7 +156,7 @@ class ColliderWorld:
     """
 
     def __init__(self, T, M, L=2, *, state_dim=1, p_disconnect=0.2, mechanism="linear",
-                 assignment=None, disconnected=None, task_density=0.3, task_noise=1.0,
+                 assignment=None, disconnected=None, task_density=0.1, task_noise=1.0, action_noise=0.5,
                  weight_range=(0.5, 1.5), task_role="collider", seed=0):
         self.T = _positive_int(T, "T", minimum=2)
         self.M = _positive_int(M, "M")
@@ -173,14 +177,16 @@ class ColliderWorld:
         for name, p in (("p_disconnect", p_disconnect), ("task_density", task_density)):
             if not (isinstance(p, numbers.Real) and 0.0 <= p <= 1.0):
                 raise ValueError(f"{name} must be a probability in [0, 1]; got {p!r}.")
-        if not (isinstance(task_noise, numbers.Real) and task_noise > 0 and np.isfinite(task_noise)):
-            raise ValueError(f"task_noise must be a positive finite number; got {task_noise!r}.")
+        for name, value in (("task_noise", task_noise), ("action_noise", action_noise)):
+            if not (isinstance(value, numbers.Real) and value > 0 and np.isfinite(value)):
+                raise ValueError(f"{name} must be a positive finite number; got {value!r}.")
         low, high = (float(w) for w in weight_range)
         if not 0 < low <= high < np.inf:
             raise ValueError(f"weight_range must be (low, high) with 0 < low <= high; got {weight_range!r}.")
         self.p_disconnect = float(p_disconnect)
         self.task_density = float(task_density)
         self.task_noise = float(task_noise)
+        self.action_noise = float(action_noise)
         self.weight_range = (low, high)
         self.seed = seed
 
@@ -277,6 +283,10 @@ class ColliderWorld:
             start += 1
         return columns, start
 
+    def _own_noise(self, node):
+        """Standard deviation of a node's own noise before standardisation."""
+        return {"g": self.task_noise, "a": self.action_noise}.get(node[0], 1.0)
+
     def _random_weights(self, rng, shape):
         low, high = self.weight_range
         return rng.uniform(low, high, shape) * rng.choice((-1.0, 1.0), shape)
@@ -293,8 +303,7 @@ class ColliderWorld:
             for parent in self._parents(child):
                 cols = columns[parent]
                 weights[rows, cols] = self._random_weights(rng, (rows.stop - rows.start, cols.stop - cols.start))
-            if child.startswith("g"):
-                noise_std[rows] = self.task_noise
+            noise_std[rows] = self._own_noise(child)
         # mixing[j] expresses coordinate j in the independent standard-normal noises;
         # each row is rescaled to unit variance as soon as it is built.
         mixing = np.zeros((D, D))
@@ -328,7 +337,7 @@ class ColliderWorld:
                 out_weights = output_signs * rng.uniform(low, high, (_HIDDEN, d_out)) / np.sqrt(_HIDDEN)
                 functions.append((parent, hidden_weights, hidden_bias, out_weights))
             self._edge_functions[child] = functions
-        self._nonlinear_noise_std = {v: self.task_noise if v.startswith("g") else 1.0 for v in self._columns}
+        self._nonlinear_noise_std = {v: self._own_noise(v) for v in self._columns}
         self._offset, self._scale = {}, {}
         self._sample_nonlinear(_PILOT_SAMPLES, rng, standardise_from_this_sample=True)
 

@@ -37,6 +37,8 @@ class Profile:
         Random worlds enumerated by exhaustive graph checks.
     cell_timeout : int
         Seconds one notebook cell may run before the runner stops it.
+    sweep_stride : int
+        Chapters that sweep a setting keep every `sweep_stride`-th point of the sweep.
     """
 
     name: str
@@ -44,15 +46,22 @@ class Profile:
     n_runs: int
     n_worlds: int
     cell_timeout: int
+    sweep_stride: int = 1
+
+    def sweep(self, points):
+        """The points of a sweep this profile runs (every `sweep_stride`-th, always the last)."""
+        points = list(points)
+        kept = points[:: self.sweep_stride]
+        return kept if kept[-1] == points[-1] else kept + [points[-1]]
 
     def as_dict(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 PROFILES: dict[str, Profile] = {
-    "smoke": Profile("smoke", n_samples=2_000, n_runs=2, n_worlds=200, cell_timeout=300),
-    "book": Profile("book", n_samples=10_000, n_runs=5, n_worlds=2_000, cell_timeout=900),
-    "full": Profile("full", n_samples=10_000, n_runs=10, n_worlds=10_000, cell_timeout=3_600),
+    "smoke": Profile("smoke", n_samples=2_000, n_runs=2, n_worlds=200, cell_timeout=300, sweep_stride=3),
+    "book": Profile("book", n_samples=10_000, n_runs=5, n_worlds=10_000, cell_timeout=900),
+    "full": Profile("full", n_samples=10_000, n_runs=10, n_worlds=20_000, cell_timeout=3_600),
 }
 
 

@@ -46,6 +46,8 @@ from .recording import METRICS_ENV, read_metrics
 
 __all__ = ["RunResult", "run_chapters", "find_chapters", "CHAPTER_FILE"]
 
+_BLAS_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
 #: File names the runner treats as chapters: two digits, an underscore, a lower-case slug.
 CHAPTER_FILE = re.compile(r"^\d\d_[a-z0-9_]+\.ipynb$")
 
@@ -108,6 +110,7 @@ class _ChapterJob:
     parameters: dict
     timeout: float
     cwd: Path
+    blas_threads: int
 
 
 def find_chapters(notebooks_dir) -> dict[str, Path]:
@@ -197,6 +200,7 @@ def run_chapters(chapters=None, *, profile="book", seed=0, out=None, jobs=1, res
             parameters={"PROFILE": profile, "SEED": int(seed)},
             timeout=timeout,
             cwd=notebooks_dir,
+            blas_threads=max(1, (os.cpu_count() or 1) // jobs),
         )
         hashes[stem] = _input_hash(notebook, sizes, seed, timeout, source_digest)
         previous = state.get(stem, {})
@@ -334,7 +338,12 @@ def _execute_chapter(job: _ChapterJob) -> dict:
     error = None
     start = time.perf_counter()
     # The kernel inherits os.environ when it starts; that is how record() finds its file.
-    with _environment({METRICS_ENV: str(job.metrics_file), "MPLBACKEND": "Agg"}):
+    variables = {METRICS_ENV: str(job.metrics_file), "MPLBACKEND": "Agg"}
+    # Chapters running side by side share the cores: more BLAS threads than cores makes
+    # OpenBLAS spin and can slow small matrix products a hundredfold. A user's setting wins.
+    for name in _BLAS_THREAD_VARIABLES:
+        variables[name] = os.environ.get(name, str(job.blas_threads))
+    with _environment(variables):
         try:
             papermill.execute_notebook(
                 str(job.notebook), str(job.executed), parameters=job.parameters,

@@ -29,7 +29,8 @@ def book(tmp_path_factory):
 
 def test_the_book_renders_every_page(book):
     for page in ["book/intro", "book/running", "book/notation", "book/references",
-                 "notebooks/00_quickstart", "notebooks/01_collider_world"]:
+                 "notebooks/00_quickstart", "notebooks/01_collider_world", "notebooks/02_band_ci_theorem1",
+                 "notebooks/03_why_colliders", "notebooks/04_algorithm1", "notebooks/05_structure_benchmark"]:
         assert (book / f"{page}.html").exists(), page
     assert (book / "index.html").exists()
     assert not (book / "notebooks" / "00_quickstart.ipynb.html").exists()  # twins are not documents

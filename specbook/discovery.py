@@ -1,0 +1,294 @@
+"""Algorithm 1: which segments serve which task, from band conditional-independence tests.
+
+For every task ``g_i`` and every pair of segments ``k < v`` the representative
+states ``s_{kL}`` and ``s_{vL}`` are tested for independence given the band set
+
+    Z_band(k, v, i) = {s_{kL-1}, s_{kL+1}, s_{vL-1}, s_{vL+1}} U {g_i}
+
+(Theorem 1: dependent exactly when both segments serve ``g_i``). A rejection adds
+``g_i`` to the task sets of both segments.
+"""
+from __future__ import annotations
+
+import numbers
+import time
+from dataclasses import dataclass
+
+import networkx as nx
+import numpy as np
+
+from .citests import get_ci_test
+from .multitest import CORRECTIONS, check_alpha, check_correction, reject
+
+__all__ = ["TaskDiscovery", "band_set", "discover_tasks", "oracle_tasks", "CORRECTIONS"]
+
+
+
+@dataclass(frozen=True)
+class TaskDiscovery:
+    """What Algorithm 1 (or a baseline) found.
+
+    Attributes
+    ----------
+    segment_tasks : ndarray of shape (N, M), bool
+        ``segment_tasks[k - 1, i - 1]``: segment ``S_k`` serves task ``g_i``.
+    step_tasks : ndarray of shape (T, M), bool
+        The same labels for every step of each segment.
+    pvalues : ndarray of shape (M, N, N)
+        ``pvalues[i - 1, k - 1, v - 1]`` of the test for the pair ``k < v``; NaN where ``k >= v``.
+    statistics : ndarray of shape (M, N, N)
+        The tests' statistics, laid out like `pvalues` (NaN where a method has none).
+    pair_dependent : ndarray of shape (M, N, N), bool
+        Pairs declared dependent after the multiple-testing rule (False where ``k >= v``).
+    L : int
+    alpha : float
+    correction : str or None
+    method : str
+        Name of the CI test (or of the baseline) that produced the result.
+    seconds : float
+        Wall time of the discovery.
+    """
+
+    segment_tasks: np.ndarray
+    step_tasks: np.ndarray
+    pvalues: np.ndarray
+    statistics: np.ndarray
+    pair_dependent: np.ndarray
+    L: int
+    alpha: float
+    correction: str | None
+    method: str
+    seconds: float
+
+    @property
+    def n_tests(self) -> int:
+        """Number of pair tests run: ``M * N * (N - 1) / 2``."""
+        return int(np.isfinite(self.pvalues).sum())
+
+
+def _check_L(L):
+    if isinstance(L, bool) or not isinstance(L, numbers.Integral):
+        raise ValueError(f"L must be an integer >= 2; got {L!r}.")
+    if L < 2:
+        raise ValueError(
+            f"L must be >= 2; got L={L}. Theorem 1 needs segments of at least two steps: with L = 1 the "
+            "band set of a segment reaches into its neighbours, whose actions may serve other tasks."
+        )
+    return int(L)
+
+
+def _check_representative(representative, L):
+    if representative is None:
+        return L
+    if isinstance(representative, bool) or not isinstance(representative, numbers.Integral) \
+            or not 1 <= representative <= L:
+        raise ValueError(
+            f"representative must be a position 1..L = 1..{L} within the segment (L = the last state, "
+            f"the paper's choice); got {representative!r}."
+        )
+    return int(representative)
+
+
+def band_set(k, v, T, L, representative=None):
+    """1-based steps of the band states for segments ``k < v``.
+
+    Parameters
+    ----------
+    k, v : int
+        1-based segments with ``k < v``.
+    T, L : int
+        Horizon and segment length.
+    representative : int, optional
+        Position (1..L) of the representative state within its segment; the last
+        (``L``, the paper's choice) by default. The band moves with it (Corollary 1).
+
+    Returns
+    -------
+    list of int
+        The steps next to the two representatives, ``r - 1`` and ``r + 1`` for each,
+        dropping steps outside ``1..T`` and the representatives themselves.
+
+    Examples
+    --------
+    The paper's Figure 2 example, ``L = 2``, segments 2 and 4:
+
+    >>> band_set(2, 4, T=10, L=2)
+    [3, 5, 7, 9]
+    """
+    position = L if representative is None else representative
+    if not 1 <= k < v <= T // L:
+        raise ValueError(f"need 1 <= k < v <= N = {T // L}; got k={k}, v={v}.")
+    reps = {(k - 1) * L + position, (v - 1) * L + position}
+    steps = {t for r in reps for t in (r - 1, r + 1)}
+    return sorted(t for t in steps if 1 <= t <= T and t not in reps)
+
+
+def _as_states(states):
+    states = np.asarray(states)
+    if states.ndim == 2:
+        states = states[:, :, None]
+    if states.ndim != 3:
+        raise ValueError(
+            f"states must have shape (n, T, d) (or (n, T) for d = 1); got shape {states.shape}."
+        )
+    return states
+
+
+def _check_inputs(states, tasks, L):
+    states = _as_states(states)
+    tasks = np.asarray(tasks)
+    if tasks.ndim == 1:
+        tasks = tasks[:, None]
+    if tasks.ndim != 2:
+        raise ValueError(f"tasks must have shape (n, M); got shape {tasks.shape}.")
+    if states.shape[0] != tasks.shape[0]:
+        raise ValueError(
+            f"states and tasks must hold the same samples; got n = {states.shape[0]} and n = {tasks.shape[0]}."
+        )
+    for name, array in (("states", states), ("tasks", tasks)):
+        if not np.issubdtype(array.dtype, np.number):
+            raise ValueError(f"{name} must be numeric; got dtype {array.dtype}.")
+        if not np.all(np.isfinite(array)):
+            raise ValueError(f"{name} contains NaN or inf; remove or impute those samples first.")
+    T = states.shape[1]
+    if T % L:
+        raise ValueError(
+            f"the number of steps T = {T} must be a multiple of L = {L}; trim the sequences to "
+            f"{T - T % L} steps or choose another L."
+        )
+    if T // L < 2:
+        raise ValueError(f"need at least two segments (T >= 2L); got T = {T}, L = {L}.")
+    return states.astype(float, copy=False), tasks.astype(float, copy=False)
+
+
+def _pairs(T, L, representative):
+    """(k, v, x step, y step, band steps) for every pair of segments k < v, 1-based."""
+    N = T // L
+    return [(k, v, (k - 1) * L + representative, (v - 1) * L + representative,
+             band_set(k, v, T, L, representative))
+            for k in range(1, N) for v in range(k + 1, N + 1)]
+
+
+def _assemble(pairs, M, statistics, pvalues, decisions, T, L, alpha, correction, method, start):
+    """Lay the flat per-test results (task-major, then pair) out as (M, N, N) arrays."""
+    N = T // L
+    k = np.array([pair[0] for pair in pairs]) - 1
+    v = np.array([pair[1] for pair in pairs]) - 1
+    task = np.repeat(np.arange(M), len(pairs))
+    k, v = np.tile(k, M), np.tile(v, M)
+    P, S = np.full((M, N, N), np.nan), np.full((M, N, N), np.nan)
+    D = np.zeros((M, N, N), dtype=bool)
+    P[task, k, v], S[task, k, v], D[task, k, v] = pvalues, statistics, decisions
+    segment_tasks = (D | D.transpose(0, 2, 1)).any(axis=2).T
+    return TaskDiscovery(
+        segment_tasks=segment_tasks, step_tasks=np.repeat(segment_tasks, L, axis=0), pvalues=P,
+        statistics=S, pair_dependent=D, L=L, alpha=alpha, correction=correction, method=method,
+        seconds=time.perf_counter() - start,
+    )
+
+
+def discover_tasks(states, tasks, L=2, test="fisherz", alpha=0.05, correction=None, *,
+                   representative=None, **test_options):
+    """Algorithm 1: label each segment with the tasks it serves.
+
+    Parameters
+    ----------
+    states : ndarray of shape (n, T, d) or (n, T)
+        Sampled state sequences (true states, observations, or estimated latents).
+    tasks : ndarray of shape (n, M)
+        The task variables.
+    L : int, default=2
+        Segment length (>= 2; `T` must be a multiple of it).
+    test : str or callable, default="fisherz"
+        A name from :data:`specbook.citests.CI_TESTS` or a CI-test object called as
+        ``test(x, y, z)`` and returning an object with ``statistic`` and ``pvalue``.
+    alpha : float, default=0.05
+        Level of the tests (the paper uses 0.05), in (0, 1).
+    correction : {None, "bonferroni", "holm", "bh", "by"}, default=None
+        ``None`` is the paper's rule: any uncorrected rejection labels both segments.
+        The others control the family-wise error ("bonferroni", "holm"; valid under any
+        dependence between the tests) or the false discovery rate over all
+        ``M N (N - 1) / 2`` tests: "bh" (Benjamini-Hochberg, which assumes positively
+        dependent tests) and "by" (Benjamini-Yekutieli, valid under any dependence).
+    representative : int, optional
+        Position (1..L) of the representative state in each segment; default ``L``.
+    **test_options
+        Passed to the CI test when `test` is a name (e.g. ``seed``).
+
+    Returns
+    -------
+    TaskDiscovery
+    """
+    start = time.perf_counter()
+    L = _check_L(L)
+    alpha = check_alpha(alpha)
+    correction = check_correction(correction)
+    states, tasks = _check_inputs(states, tasks, L)
+    representative = _check_representative(representative, L)
+    ci = get_ci_test(test, **test_options)
+    n, T, d = states.shape
+    M = tasks.shape[1]
+    pairs = _pairs(T, L, representative)
+
+    def columns(t):
+        return (t - 1) * d if d == 1 else list(range((t - 1) * d, t * d))
+
+    per_pair = [(columns(x), columns(y), [c for t in band for c in range((t - 1) * d, t * d)])
+                for k, v, x, y, band in pairs]
+    # task-major order: every pair for g1, then every pair for g2, ...
+    index = [(x, y, z + [T * d + i]) for i in range(M) for x, y, z in per_pair]
+    data = np.concatenate([states.reshape(n, T * d), tasks], axis=1)
+    if hasattr(ci, "pvalues_from_covariance"):
+        # One covariance, then every test on its sub-blocks: the cost no longer grows with n per test.
+        cov = np.cov(data, rowvar=False)
+        statistics, pvalues = ci.pvalues_from_covariance(cov, n, index)
+    else:
+        results = [ci(data[:, x], data[:, y], data[:, z]) for x, y, z in index]
+        statistics = np.array([r.statistic for r in results], dtype=float)
+        pvalues = np.array([r.pvalue for r in results], dtype=float)
+    pvalues = np.asarray(pvalues, dtype=float)
+    decisions = reject(pvalues, alpha, correction)
+    name = test if isinstance(test, str) else type(test).__name__
+    return _assemble(pairs, M, np.asarray(statistics, dtype=float), pvalues, decisions, T, L, alpha,
+                     correction, name, start)
+
+
+def oracle_tasks(graph, T, M, L, *, representative=None):
+    """Algorithm 1 with d-separation in `graph` as the CI test (infinite data, faithfulness).
+
+    Parameters
+    ----------
+    graph : networkx.DiGraph
+        A DAG over ``"s1".."sT"``, ``"a1".."aT"``, ``"g1".."gM"`` (e.g. ``ColliderWorld.graph``).
+    T, M : int
+        Horizon and number of tasks.
+    L : int
+        Segment length. Unlike :func:`discover_tasks`, ``L = 1`` is accepted here so that
+        one can see why Theorem 1 needs ``L >= 2``.
+    representative : int, optional
+        Position (1..L) of the representative state; default ``L``.
+
+    Returns
+    -------
+    TaskDiscovery
+        ``pvalues`` is 0 where the pair is d-connected given the band set (dependent)
+        and 1 where it is d-separated; ``statistics`` is NaN.
+    """
+    start = time.perf_counter()
+    if isinstance(L, bool) or not isinstance(L, numbers.Integral) or L < 1:
+        raise ValueError(f"L must be a positive integer; got {L!r}.")
+    if T % L or T // L < 2:
+        raise ValueError(f"T must be a multiple of L with at least two segments; got T={T}, L={L}.")
+    representative = _check_representative(representative, L)
+    expected = {f"{kind}{t}" for kind in "sa" for t in range(1, T + 1)} | {f"g{i}" for i in range(1, M + 1)}
+    missing = expected - set(graph)
+    if missing:
+        raise ValueError(f"graph lacks nodes {sorted(missing)[:5]}... for T={T}, M={M}.")
+    pairs = _pairs(T, L, representative)
+    separated = np.array([
+        nx.is_d_separator(graph, {f"s{x}"}, {f"s{y}"}, {f"s{t}" for t in band} | {f"g{i}"})
+        for i in range(1, M + 1) for k, v, x, y, band in pairs
+    ])
+    pvalues = separated.astype(float)
+    return _assemble(pairs, M, np.full(separated.size, np.nan), pvalues, ~separated, T, L, 0.5, None,
+                     "d-separation", start)
