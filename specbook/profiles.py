@@ -60,8 +60,8 @@ class Profile:
 
 PROFILES: dict[str, Profile] = {
     "smoke": Profile("smoke", n_samples=2_000, n_runs=2, n_worlds=200, cell_timeout=300, sweep_stride=3),
-    "book": Profile("book", n_samples=10_000, n_runs=5, n_worlds=10_000, cell_timeout=900),
-    "full": Profile("full", n_samples=10_000, n_runs=10, n_worlds=20_000, cell_timeout=3_600),
+    "book": Profile("book", n_samples=10_000, n_runs=5, n_worlds=12_500, cell_timeout=900),
+    "full": Profile("full", n_samples=10_000, n_runs=10, n_worlds=25_000, cell_timeout=3_600),
 }
 
 
