@@ -4,11 +4,11 @@ from __future__ import annotations
 import time
 
 import pandas as pd
-from tqdm.auto import tqdm
 
 from .collider import ColliderWorld
 from .discovery import discover_tasks
 from .metrics import structure_scores
+from .progress import progress_bar
 
 __all__ = ["algorithm1", "structure_trials"]
 
@@ -46,7 +46,7 @@ def structure_trials(methods, *, T, M, L=2, n_samples, seeds, world_options=None
     world_options = dict(world_options or {})
     seeds = list(seeds)
     rows = []
-    bar = tqdm(total=len(seeds) * len(methods), desc=f"T={T} M={M} n={n_samples}", disable=not progress, leave=False)
+    bar = progress_bar(total=len(seeds) * len(methods), desc=f"T={T} M={M} n={n_samples}", progress=progress, leave=False)
     for seed in seeds:
         world = ColliderWorld(T=T, M=M, L=L, seed=seed, **world_options)
         data = world.sample(n=n_samples, seed=seed + 1)

@@ -42,6 +42,7 @@ import specbook
 
 from .profiles import Profile
 from .profiles import get as get_profile
+from .progress import PROGRESS_ENV
 from .recording import METRICS_ENV, read_metrics
 
 __all__ = ["RunResult", "run_chapters", "find_chapters", "CHAPTER_FILE"]
@@ -338,7 +339,8 @@ def _execute_chapter(job: _ChapterJob) -> dict:
     error = None
     start = time.perf_counter()
     # The kernel inherits os.environ when it starts; that is how record() finds its file.
-    variables = {METRICS_ENV: str(job.metrics_file), "MPLBACKEND": "Agg"}
+    # Progress bars would fill the saved outputs with hundreds of lines.
+    variables = {METRICS_ENV: str(job.metrics_file), "MPLBACKEND": "Agg", PROGRESS_ENV: "0"}
     # Chapters running side by side share the cores: more BLAS threads than cores makes
     # OpenBLAS spin and can slow small matrix products a hundredfold. A user's setting wins.
     for name in _BLAS_THREAD_VARIABLES:

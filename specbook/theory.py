@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from .collider import ColliderWorld
 from .discovery import oracle_tasks
+from .progress import progress_bar
 
 __all__ = ["random_worlds", "verify_theorem1", "pair_truth", "world_features"]
 
@@ -88,7 +88,7 @@ def verify_theorem1(n_worlds, L_values=(1, 2, 3, 4, 5), representatives="last", 
         raise ValueError(f"representatives must be 'last' or 'all'; got {representatives!r}.")
     rows = []
     worlds = random_worlds(n_worlds, L_values=L_values, task_role=task_role, seed=seed)
-    for index, world in enumerate(tqdm(worlds, total=n_worlds, desc="worlds", disable=not progress)):
+    for index, world in enumerate(progress_bar(worlds, total=n_worlds, desc="worlds", progress=progress)):
         truth = pair_truth(world.assignment)
         features = world_features(world)
         positions = range(1, world.L + 1) if representatives == "all" else [world.L]

@@ -1,4 +1,5 @@
 """The HTML book builds with warnings as errors, and a failing chapter fails the build loudly."""
+import os
 import shutil
 import subprocess
 import sys
@@ -13,9 +14,10 @@ pytestmark = pytest.mark.slow
 
 
 def build(source: Path, output: Path):
+    # as `make book` does: no progress bars in the saved outputs
     return subprocess.run(
         [str(JUPYTER_BOOK), "build", str(source), "--path-output", str(output), "--builder", "html", "-W", "--keep-going"],
-        capture_output=True, text=True, timeout=1800,
+        capture_output=True, text=True, timeout=1800, env={**os.environ, "SPECBOOK_PROGRESS": "0"},
     )
 
 
@@ -42,6 +44,7 @@ def test_chapters_are_executed_with_figures_theorem_boxes_and_exercises(book):
     assert "recorded population_pcorr_given_task" in html  # cell output of an executed chapter
     assert 'class="proof definition' in html and 'class="proof assumption' in html
     assert "solution" in html and "exercise" in html
+    assert "it/s]" not in (book / "notebooks" / "05_structure_benchmark.html").read_text()  # no progress bars
     quick = (book / "notebooks" / "00_quickstart.html").read_text()
     assert "<img" in quick and "recorded max_abs_covariance_z" in quick
 
