@@ -27,6 +27,7 @@ import numpy as np
 from scipy import stats
 
 from .multitest import CORRECTIONS, check_alpha, check_correction, reject
+from .validation import check_states_tasks
 
 __all__ = ["BaselineResult", "cca_tasks", "group_lasso_tasks", "seltask_tasks", "BASELINES", "CORRECTIONS"]
 
@@ -77,48 +78,6 @@ def _check_seed(seed):
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer; got {seed!r}.")
     return int(seed)
-
-
-def _check_inputs(states, tasks, L, min_n):
-    """Validated float copies: states (n, T, d), tasks (n, M)."""
-    states = np.asarray(states)
-    tasks = np.asarray(tasks)
-    if states.ndim == 2:
-        states = states[:, :, None]
-    if states.ndim != 3:
-        raise ValueError(f"states must have shape (n, T, d) or (n, T); got ndim={states.ndim}, shape {states.shape}.")
-    if tasks.ndim != 2:
-        raise ValueError(f"tasks must have shape (n, M); got ndim={tasks.ndim}, shape {tasks.shape}.")
-    for name, a in (("states", states), ("tasks", tasks)):
-        if not (np.issubdtype(a.dtype, np.number) and not np.iscomplexobj(a)):
-            raise ValueError(f"{name} must hold real numbers; got dtype {a.dtype}.")
-    states = states.astype(float)
-    tasks = tasks.astype(float)
-    n, T, d = states.shape
-    if tasks.shape[0] != n:
-        raise ValueError(f"states and tasks must have the same number of samples n; got {n} and {tasks.shape[0]}.")
-    if T == 0 or d == 0 or tasks.shape[1] == 0:
-        raise ValueError(f"states needs T >= 1 steps and d >= 1 dims, tasks M >= 1 columns; "
-                         f"got {states.shape} and {tasks.shape}.")
-    for name, a in (("states", states), ("tasks", tasks)):
-        if not np.all(np.isfinite(a)):
-            raise ValueError(f"{name} contains NaN or inf.")
-    if T % L:
-        raise ValueError(
-            f"T must be a multiple of L so that the steps split into equal segments; got T={T}, L={L} "
-            f"(T % L = {T % L})."
-        )
-    if n < min_n:
-        raise ValueError(f"need at least n = {min_n} samples for this baseline with these shapes; got n = {n}.")
-    flat = states.reshape(n, T * d)
-    constant = np.flatnonzero(flat.std(axis=0) <= 1e-12 * (1 + np.abs(flat).max(axis=0)))
-    if constant.size:
-        steps = sorted({int(c) // d + 1 for c in constant})
-        raise ValueError(f"states has constant columns (1-based steps {steps[:10]}); nothing can be learned from them.")
-    constant = np.flatnonzero(tasks.std(axis=0) <= 1e-12 * (1 + np.abs(tasks).max(axis=0)))
-    if constant.size:
-        raise ValueError(f"tasks has constant columns (1-based tasks {[int(c) + 1 for c in constant]}).")
-    return states, tasks
 
 
 def _standardise(a):
@@ -183,7 +142,7 @@ def cca_tasks(states, tasks, L=2, alpha=0.05, seed=0, *, correction=None, test_f
     correction = check_correction(correction)
     if not (isinstance(test_fraction, numbers.Real) and 0 < test_fraction < 1):
         raise ValueError(f"test_fraction must be in (0, 1); got {test_fraction!r}.")
-    states, tasks = _check_inputs(states, tasks, L, min_n=1)
+    states, tasks = check_states_tasks(states, tasks, L, reject_constant=True, caller="CCA")
     n, T, d = states.shape
     M, N = tasks.shape[1], T // L
     n_test = int(round(n * test_fraction))
@@ -284,7 +243,8 @@ def group_lasso_tasks(states, tasks, L=2, seed=0, *, selection="bic", n_lambdas=
         raise ValueError(f"lambda_min_ratio must be in (0, 1); got {lambda_min_ratio!r}.")
     if selection == "cv" and (isinstance(cv, bool) or not isinstance(cv, numbers.Integral) or cv < 2):
         raise ValueError(f"cv must be an integer >= 2 folds; got {cv!r}.")
-    states, tasks = _check_inputs(states, tasks, L, min_n=cv if selection == "cv" else 3)
+    states, tasks = check_states_tasks(states, tasks, L, min_n=cv if selection == "cv" else 3, reject_constant=True,
+                                       caller="Group Lasso")
     n, T, d = states.shape
     M, N = tasks.shape[1], T // L
     X = _standardise(states.reshape(n, T * d))
@@ -466,11 +426,9 @@ def seltask_tasks(states, tasks, L=2, alpha=0.05, seed=0, *, correction="bh", th
     correction = check_correction(correction)
     if not (isinstance(threshold, numbers.Real) and 0 < threshold <= 1):
         raise ValueError(f"threshold must be in (0, 1]; got {threshold!r}.")
-    states, tasks = _check_inputs(states, tasks, L, min_n=1)
+    states, tasks = check_states_tasks(states, tasks, L, pairwise=True, reject_constant=True, caller="SelTask")
     n, T, d = states.shape
     M, N = tasks.shape[1], T // L
-    if N < 2:
-        raise ValueError(f"SelTask needs at least two segments (T // L >= 2); got T={T}, L={L}.")
     min_n = 4 * d + 6  # the largest conditioning set has 2 d + 1 columns
     if n < min_n:
         raise ValueError(f"need at least n = {min_n} samples for the selection tests; got n = {n}.")

@@ -130,6 +130,29 @@ def _check_choice(value, name, choices):
     return value
 
 
+def _call_docstring(returns):
+    """Decorator: give a test's ``__call__`` the shared docstring, with `returns` on its result."""
+    doc = f"""Test ``x indep y | z``; see the class docstring.
+
+        Parameters
+        ----------
+        x : array-like of shape (n,) or (n, dx)
+        y : array-like of shape (n,) or (n, dy)
+        z : array-like of shape (n,) or (n, dz), optional
+            The conditioning set; None or an empty array for a marginal test.
+
+        Returns
+        -------
+        CITestResult
+            {returns}
+        """
+
+    def decorate(method):
+        method.__doc__ = doc
+        return method
+    return decorate
+
+
 def _standardise(a):
     return (a - a.mean(axis=0)) / a.std(axis=0)
 
@@ -183,21 +206,8 @@ class FisherZ:
     def __init__(self, scalar_test="fisher-z"):
         self.scalar_test = _check_choice(scalar_test, "scalar_test", ("fisher-z", "bartlett"))
 
+    @_call_docstring("``dof`` is None for Fisher's z (standard normal) and ``dx * dy`` for Bartlett's test.")
     def __call__(self, x, y, z=None):
-        """Test ``x indep y | z``.
-
-        Parameters
-        ----------
-        x : array-like of shape (n,) or (n, dx)
-        y : array-like of shape (n,) or (n, dy)
-        z : array-like of shape (n,) or (n, dz), optional
-            The conditioning set; None or an empty array for a marginal test.
-
-        Returns
-        -------
-        CITestResult
-            ``dof`` is None for Fisher's z (standard normal) and ``dx * dy`` for Bartlett's test.
-        """
         x, y, z = _check_data(x, y, z)
         (n, dx), dy, dz = x.shape, y.shape[1], z.shape[1]
         self._check_n(n, dx, dy, dz)
@@ -517,20 +527,8 @@ class GCM:
         self.n_features = _check_int(n_features, "n_features", 2)
         self.seed = _check_int(seed, "seed", 0)
 
+    @_call_docstring("``statistic`` is Hotelling's T^2 (variance-corrected) and ``dof`` is ``dx * dy``.")
     def __call__(self, x, y, z=None):
-        """Test ``x indep y | z``; see the class docstring.
-
-        Parameters
-        ----------
-        x : array-like of shape (n,) or (n, dx)
-        y : array-like of shape (n,) or (n, dy)
-        z : array-like of shape (n,) or (n, dz), optional
-
-        Returns
-        -------
-        CITestResult
-            ``statistic`` is Hotelling's T^2 (variance-corrected) and ``dof`` is ``dx * dy``.
-        """
         x, y, z = _check_data(x, y, z)
         (n, dx), dy, dz = x.shape, y.shape[1], z.shape[1]
         p = dx * dy
@@ -761,20 +759,8 @@ class KnnCMI:
         self.transform = _check_choice(transform, "transform", ("rank", "standardize"))
         self.seed = _check_int(seed, "seed", 0)
 
+    @_call_docstring("``statistic`` is the CMI estimate in nats (it can be slightly negative).")
     def __call__(self, x, y, z=None):
-        """Test ``x indep y | z``; see the class docstring.
-
-        Parameters
-        ----------
-        x : array-like of shape (n,) or (n, dx)
-        y : array-like of shape (n,) or (n, dy)
-        z : array-like of shape (n,) or (n, dz), optional
-
-        Returns
-        -------
-        CITestResult
-            ``statistic`` is the CMI estimate in nats (it can be slightly negative).
-        """
         x, y, z = _check_data(x, y, z)
         n = len(x)
         k = self.k if isinstance(self.k, int) else max(1, int(self.k * n))
@@ -866,20 +852,8 @@ class NeuralCMI:
         self.device = device
         self.seed = _check_int(seed, "seed", 0)
 
+    @_call_docstring("``statistic`` is the held-out InfoNCE estimate in nats (at most ``log(n_negatives + 1)``).")
     def __call__(self, x, y, z=None):
-        """Test ``x indep y | z``; see the class docstring.
-
-        Parameters
-        ----------
-        x : array-like of shape (n,) or (n, dx)
-        y : array-like of shape (n,) or (n, dy)
-        z : array-like of shape (n,) or (n, dz), optional
-
-        Returns
-        -------
-        CITestResult
-            ``statistic`` is the held-out InfoNCE estimate in nats (at most ``log(n_negatives + 1)``).
-        """
         import torch
 
         x, y, z = _check_data(x, y, z)

@@ -19,6 +19,7 @@ import numpy as np
 
 from .citests import get_ci_test
 from .multitest import CORRECTIONS, check_alpha, check_correction, reject
+from .validation import check_states_tasks
 
 __all__ = ["TaskDiscovery", "band_set", "discover_tasks", "oracle_tasks", "CORRECTIONS"]
 
@@ -123,44 +124,6 @@ def band_set(k, v, T, L, representative=None):
     return sorted(t for t in steps if 1 <= t <= T and t not in reps)
 
 
-def _as_states(states):
-    states = np.asarray(states)
-    if states.ndim == 2:
-        states = states[:, :, None]
-    if states.ndim != 3:
-        raise ValueError(
-            f"states must have shape (n, T, d) (or (n, T) for d = 1); got shape {states.shape}."
-        )
-    return states
-
-
-def _check_inputs(states, tasks, L):
-    states = _as_states(states)
-    tasks = np.asarray(tasks)
-    if tasks.ndim == 1:
-        tasks = tasks[:, None]
-    if tasks.ndim != 2:
-        raise ValueError(f"tasks must have shape (n, M); got shape {tasks.shape}.")
-    if states.shape[0] != tasks.shape[0]:
-        raise ValueError(
-            f"states and tasks must hold the same samples; got n = {states.shape[0]} and n = {tasks.shape[0]}."
-        )
-    for name, array in (("states", states), ("tasks", tasks)):
-        if not np.issubdtype(array.dtype, np.number):
-            raise ValueError(f"{name} must be numeric; got dtype {array.dtype}.")
-        if not np.all(np.isfinite(array)):
-            raise ValueError(f"{name} contains NaN or inf; remove or impute those samples first.")
-    T = states.shape[1]
-    if T % L:
-        raise ValueError(
-            f"the number of steps T = {T} must be a multiple of L = {L}; trim the sequences to "
-            f"{T - T % L} steps or choose another L."
-        )
-    if T // L < 2:
-        raise ValueError(f"need at least two segments (T >= 2L); got T = {T}, L = {L}.")
-    return states.astype(float, copy=False), tasks.astype(float, copy=False)
-
-
 def _pairs(T, L, representative):
     """(k, v, x step, y step, band steps) for every pair of segments k < v, 1-based."""
     N = T // L
@@ -223,7 +186,7 @@ def discover_tasks(states, tasks, L=2, test="fisherz", alpha=0.05, correction=No
     L = _check_L(L)
     alpha = check_alpha(alpha)
     correction = check_correction(correction)
-    states, tasks = _check_inputs(states, tasks, L)
+    states, tasks = check_states_tasks(states, tasks, L, pairwise=True, caller="Algorithm 1")
     representative = _check_representative(representative, L)
     ci = get_ci_test(test, **test_options)
     n, T, d = states.shape

@@ -123,3 +123,7 @@ def test_bad_data(strong):
         sb.discover_tasks(constant, data.tasks, L=2)
     with pytest.raises(ValueError, match="two segments"):
         sb.discover_tasks(data.states[:, :2], data.tasks, L=2)
+    with pytest.raises(ValueError, match=r"For a single task pass tasks\[:, None\]"):
+        sb.discover_tasks(data.states, data.tasks[:, 0], L=2)
+    with pytest.raises(ValueError, match="real numbers"):
+        sb.discover_tasks(data.states + 0j, data.tasks, L=2)

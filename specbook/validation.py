@@ -1,0 +1,85 @@
+"""Validation of the (states, tasks, L) data that Algorithm 1 and the baselines take."""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["check_states_tasks"]
+
+
+def _constant_columns(a):
+    """Columns whose spread is zero up to rounding (relative to their magnitude)."""
+    return np.flatnonzero(a.std(axis=0) <= 1e-12 * (1 + np.abs(a).max(axis=0)))
+
+
+def check_states_tasks(states, tasks, L, *, min_n=1, pairwise=False, reject_constant=False, caller="this method"):
+    """Validate sampled states and tasks for segment length `L`; return float copies.
+
+    Parameters
+    ----------
+    states : array-like of shape (n, T, d) or (n, T)
+        Sampled state sequences; a 2-D array is read as ``d = 1``.
+    tasks : array-like of shape (n, M)
+        The task variables.
+    L : int
+        Segment length, already validated by the caller (whose rules for it differ).
+    min_n : int, default=1
+        Fewest samples `caller` can work with.
+    pairwise : bool, default=False
+        `caller` compares pairs of segments, so it needs ``N = T // L >= 2``.
+    reject_constant : bool, default=False
+        Refuse constant columns of states or tasks (for methods that use every column;
+        a CI test checks the columns it is given itself).
+    caller : str, default="this method"
+        Name used in the messages about `min_n` and `pairwise`.
+
+    Returns
+    -------
+    states : ndarray of shape (n, T, d), float
+    tasks : ndarray of shape (n, M), float
+
+    Raises
+    ------
+    ValueError
+        With a message that names the offending argument and what to do about it.
+    """
+    states, tasks = np.asarray(states), np.asarray(tasks)
+    if states.ndim == 2:
+        states = states[:, :, None]
+    if states.ndim != 3:
+        raise ValueError(f"states must have shape (n, T, d) (or (n, T) for d = 1); got shape {states.shape}.")
+    if tasks.ndim != 2:
+        hint = " For a single task pass tasks[:, None]." if tasks.ndim == 1 else ""
+        raise ValueError(f"tasks must have shape (n, M); got shape {tasks.shape}.{hint}")
+    for name, array in (("states", states), ("tasks", tasks)):
+        if not np.issubdtype(array.dtype, np.number) or np.iscomplexobj(array):
+            raise ValueError(f"{name} must hold real numbers (int or float); got dtype {array.dtype}.")
+    n, T, d = states.shape
+    if tasks.shape[0] != n:
+        raise ValueError(f"states and tasks must hold the same samples (the same number of samples n, row i of "
+                         f"both from sequence i); got n = {n} for states and n = {tasks.shape[0]} for tasks.")
+    if T == 0 or d == 0 or tasks.shape[1] == 0:
+        raise ValueError(f"states needs T >= 1 steps and d >= 1 dims, tasks M >= 1 columns; "
+                         f"got shapes {states.shape} and {tasks.shape}.")
+    states, tasks = states.astype(float), tasks.astype(float)
+    for name, array in (("states", states), ("tasks", tasks)):
+        if not np.all(np.isfinite(array)):
+            raise ValueError(f"{name} contains NaN or inf; remove or impute those samples first.")
+    if T % L:
+        raise ValueError(f"T must be a multiple of L so that the steps split into equal segments; got T = {T}, "
+                         f"L = {L}: trim the sequences to {T - T % L} steps or choose another L.")
+    if pairwise and T // L < 2:
+        raise ValueError(f"{caller} compares pairs of segments, so it needs at least two segments (T >= 2 L); "
+                         f"got T = {T}, L = {L}: choose a smaller L.")
+    if n < min_n:
+        raise ValueError(f"{caller} needs at least n = {min_n} samples with these settings; got n = {n}.")
+    if reject_constant:
+        constant = _constant_columns(states.reshape(n, T * d))
+        if constant.size:
+            steps = sorted({int(c) // d + 1 for c in constant})
+            raise ValueError(f"states has constant columns (1-based steps {steps[:10]}); nothing can be learned "
+                             "from them: drop those steps or add the missing variation.")
+        constant = _constant_columns(tasks)
+        if constant.size:
+            raise ValueError(f"tasks has constant columns (1-based tasks {[int(c) + 1 for c in constant]}); "
+                             "drop those tasks.")
+    return states, tasks
