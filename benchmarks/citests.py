@@ -17,10 +17,13 @@ stay correlated under the null: a linear test is not calibrated here. A linear-G
 BLAS, OpenMP and torch run on one thread; null and power draws run in parallel worker
 processes (``--workers``), and seconds per test are timed separately, one test at a time.
 
-    python benchmarks/citests.py            # full counts (about 16 minutes on 2 cores)
-    python benchmarks/citests.py --quick    # smoke check (about a minute)
+    python benchmarks/citests.py                  # full counts (about 16 minutes on 2 cores)
+    python benchmarks/citests.py --quick          # smoke check (about a minute)
+    python benchmarks/citests.py --only knn-cmi   # one test's rows and notes, the rest kept
+    python benchmarks/citests.py --only knn-cmi --dims 4   # only its d = 4 rows (and notes)
 
-The table is printed and written to ``benchmarks/results/citests.md``.
+The table is printed and written to ``benchmarks/results/citests.md``; with ``--only`` the
+test's rows and notes in that file are replaced and a line says which rows were re-run, when.
 """
 from __future__ import annotations
 
@@ -48,6 +51,10 @@ from specbook.citests import FisherZ, get_ci_test  # noqa: E402
 torch.set_num_threads(1)
 
 SEEDED = {"gcm", "knn-cmi", "neural-cmi"}
+TESTS = ("fisherz", "gcm", "knn-cmi", "neural-cmi")
+# How each test's notes below the table begin, so that ``--only`` can find and replace them.
+NOTE_STARTS = {"fisherz": ("- Batched Fisher z",), "gcm": ("- gcm at",), "knn-cmi": ("- knn-cmi at", "- tigramite"),
+               "neural-cmi": ("- neural-cmi at",)}
 EFFECT = 1.0          # weight of x in the task g, for power in the nonlinear setting
 LINEAR_EFFECT = 0.1   # the same in the linear-Gaussian setting (Fisher z is far more sensitive there)
 HIDDEN = 8
@@ -156,12 +163,55 @@ def tigramite_seconds(n, seed):
     return time.perf_counter() - start
 
 
+def _row_key(row):
+    """(test, setting, d) of a table row."""
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    return cells[0], cells[1], cells[3]
+
+
+def merge_rerun(text, test, rows, notes, provenance):
+    """A previous results file `text` with some of `test`'s rows and its notes replaced by new ones.
+
+    Rows are matched by (test, setting, d) and notes by how they begin (``NOTE_STARTS``), in
+    order; a note the run did not produce again (tigramite not installed) is kept. The
+    `provenance` line replaces an earlier identical-looking one, or goes under the command line.
+    """
+    new_rows = {_row_key(row): row for row in rows}
+    notes = list(notes)
+    provenance_start = provenance.split(" re-run ")[0]
+    merged, kept_notes = [], []
+    for line in text.splitlines():
+        if line.startswith(f"| {test} |") and _row_key(line) in new_rows:
+            merged.append(new_rows.pop(_row_key(line)))
+        elif line.startswith(NOTE_STARTS[test]) and notes:
+            merged.append(notes.pop(0))
+        elif not line.startswith(provenance_start + " re-run "):
+            merged.append(line)
+            if line.startswith(NOTE_STARTS[test]):
+                kept_notes.append(next(start for start in NOTE_STARTS[test] if line.startswith(start)))
+    if new_rows or notes:
+        raise ValueError(f"the results file lacks some of the {test} rows or notes this run wrote; re-run "
+                         "without --only.")
+    command_line = next(i for i, line in enumerate(merged) if line.startswith("`python benchmarks/citests.py"))
+    kept = "".join(f" The note beginning '{start[2:]}' is from the run above." for start in kept_notes)
+    merged.insert(command_line + 1, provenance + kept)
+    return "\n".join(merged) + "\n"
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small counts, for a smoke check")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=2, help="worker processes for the null/power draws")
+    parser.add_argument("--only", choices=TESTS, default=None,
+                        help="re-run one test's rows and notes and replace them in the results file, keeping the rest")
+    parser.add_argument("--dims", type=int, nargs="+", choices=(1, 4), default=[1, 4],
+                        help="with --only: the state dimensions d whose rows are re-run (default both; "
+                             "with one, the test's notes are kept)")
     args = parser.parse_args(argv)
+    tests = (args.only,) if args.only else TESTS
+    if args.dims != [1, 4] and not args.only:
+        parser.error("--dims needs --only")
 
     # method -> (n, {d: (null draws, power draws)}, timing repeats); kNN at d = 4 is slow and
     # powerless, neural-cmi slow: fewer draws there
@@ -172,7 +222,7 @@ def main(argv=None):
     else:
         plan = {"fisherz": (5_000, {1: (1000, 500), 4: (1000, 500)}, 10),
                 "gcm": (5_000, {1: (500, 200), 4: (500, 200)}, 5),
-                "knn-cmi": (2_000, {1: (500, 100), 4: (100, 50)}, 3),
+                "knn-cmi": (2_000, {1: (500, 100), 4: (200, 50)}, 3),
                 "neural-cmi": (1_000, {1: (100, 40), 4: (100, 40)}, 2)}
         linear_draws, batched_queries, knn_timing_n = 1000, 99_000, 5_000
 
@@ -181,15 +231,17 @@ def main(argv=None):
     started = time.perf_counter()
     context = multiprocessing.get_context("fork")
     with context.Pool(args.workers) as pool:
-        for d in (1, 4):
+        for d in args.dims if "fisherz" in tests else ():
             rate = rejection_rate(pool, "fisherz", 10_000, d, 0.0, "linear", linear_draws, args.seed)
             power = rejection_rate(pool, "fisherz", 10_000, d, LINEAR_EFFECT, "linear", linear_draws // 2, args.seed)
             seconds = seconds_per_test("fisherz", 10_000, d, 3, args.seed)
             lines.append(f"| fisherz | linear-Gaussian | 10,000 | {d} | {4 * d + 1} | {linear_draws} | {rate:.3f} "
                          f"| {linear_draws // 2} | {power:.3f} (effect {LINEAR_EFFECT:g}) | {seconds:.4f} |")
             print(lines[-1], flush=True)
-        for method, (n, counts, repeats) in plan.items():
-            for d, (null_draws, power_draws) in counts.items():
+        for method in tests:
+            n, counts, repeats = plan[method]
+            for d in args.dims:
+                null_draws, power_draws = counts[d]
                 rate = rejection_rate(pool, method, n, d, 0.0, "nonlinear", null_draws, args.seed)
                 power = rejection_rate(pool, method, n, d, EFFECT, "nonlinear", power_draws, args.seed)
                 seconds = seconds_per_test(method, n, d, repeats, args.seed)
@@ -199,41 +251,59 @@ def main(argv=None):
                 print(lines[-1], flush=True)
 
     extra = []
-    batched, per_query = batched_fisherz_seconds(batched_queries, args.seed)
-    extra.append(f"- Batched Fisher z (`FisherZ.pvalues_from_covariance`): {batched_queries:,} queries of size "
-                 f"(1, 1, 5) on one 100 x 100 covariance in {batched:.3f} s (best of 3); one query at a time "
-                 f"through `test_from_covariance`: {per_query * 1e6:.0f} us per query "
-                 f"({per_query * batched_queries:.1f} s for all).")
-    knn_seconds = seconds_per_test("knn-cmi", knn_timing_n, 1, 3, args.seed)
-    extra.append(f"- knn-cmi at n = {knn_timing_n:,}, |Z| = 5, 100 local permutations: {knn_seconds:.2f} s per test.")
-    neural_seconds = seconds_per_test("neural-cmi", 2_000, 1, 2, args.seed)
-    extra.append(f"- neural-cmi at n = 2,000, |Z| = 5 (100 epochs, 100 permutations), CPU: {neural_seconds:.2f} s "
-                 "per test.")
-    gcm_seconds = seconds_per_test("gcm", 5_000, 4, 3, args.seed)
-    extra.append(f"- gcm at n = 5,000, d = 4, |Z| = 17: {gcm_seconds:.3f} s per test, so 180 tests (Algorithm 1 "
-                 f"at T = 20, M = 4) take about {180 * gcm_seconds:.0f} s.")
-    if not args.quick:
-        tigramite = tigramite_seconds(knn_timing_n, args.seed)
-        if tigramite is not None:
-            extra.append(f"- tigramite CMIknn (knn=10, 100 local permutations, workers=-1) at n = {knn_timing_n:,}, "
-                         f"|Z| = 5: {tigramite:.1f} s per test ({tigramite / knn_seconds:.0f}x knn-cmi).")
+    if args.dims == [1, 4]:  # the notes are not about one d: --dims keeps them
+        if "fisherz" in tests:
+            batched, per_query = batched_fisherz_seconds(batched_queries, args.seed)
+            extra.append(f"- Batched Fisher z (`FisherZ.pvalues_from_covariance`): {batched_queries:,} queries of size "
+                         f"(1, 1, 5) on one 100 x 100 covariance in {batched:.3f} s (best of 3); one query at a time "
+                         f"through `test_from_covariance`: {per_query * 1e6:.0f} us per query "
+                         f"({per_query * batched_queries:.1f} s for all).")
+        if "knn-cmi" in tests:
+            knn_seconds = seconds_per_test("knn-cmi", knn_timing_n, 1, 3, args.seed)
+            extra.append(f"- knn-cmi at n = {knn_timing_n:,}, |Z| = 5, 100 local permutations: "
+                         f"{knn_seconds:.2f} s per test.")
+        if "neural-cmi" in tests:
+            neural_seconds = seconds_per_test("neural-cmi", 2_000, 1, 2, args.seed)
+            extra.append(f"- neural-cmi at n = 2,000, |Z| = 5 (100 epochs, 100 permutations), CPU: "
+                         f"{neural_seconds:.2f} s per test.")
+        if "gcm" in tests:
+            gcm_seconds = seconds_per_test("gcm", 5_000, 4, 3, args.seed)
+            extra.append(f"- gcm at n = 5,000, d = 4, |Z| = 17: {gcm_seconds:.3f} s per test, so 180 tests "
+                         f"(Algorithm 1 at T = 20, M = 4) take about {180 * gcm_seconds:.0f} s.")
+        if "knn-cmi" in tests and not args.quick:
+            tigramite = tigramite_seconds(knn_timing_n, args.seed)
+            if tigramite is not None:
+                extra.append(f"- tigramite CMIknn (knn=10, 100 local permutations, workers=-1) at "
+                             f"n = {knn_timing_n:,}, |Z| = 5: {tigramite:.1f} s per test "
+                             f"({tigramite / knn_seconds:.0f}x knn-cmi).")
 
-    header = [
-        "# CI tests: type-I error, power and speed",
-        "",
-        f"`python benchmarks/citests.py{' --quick' if args.quick else ''} --seed {args.seed}` on "
-        f"{platform.machine()} ({os.cpu_count()} CPUs), one BLAS/torch thread per process, "
-        f"{args.workers} worker processes; {time.perf_counter() - started:.0f} s in all.",
-        "Setting: see the docstring of `benchmarks/citests.py` (nonlinear band setting, a new random "
-        "world per draw). Type-I error and power are rejection rates at alpha = 0.05; power uses "
-        f"effect = {EFFECT:g} (the task g depends on x as strongly as on (y, b4)) unless stated. `se` is the "
-        "binomial standard error of a rate of 0.05. Fewer draws for the slow tests (knn-cmi at d = 4, "
-        "neural-cmi, which also runs at n = 1,000).",
-        "",
-    ]
-    text = "\n".join(header + lines + [""] + extra) + "\n"
-    print("\n" + text)
+    command = (f"python benchmarks/citests.py{' --quick' if args.quick else ''} --seed {args.seed}"
+               f"{f' --workers {args.workers}' if args.workers != 2 else ''}"
+               f"{f' --only {args.only}' if args.only else ''}"
+               f"{' --dims ' + ' '.join(map(str, args.dims)) if args.dims != [1, 4] else ''}")
+    machine = (f"{platform.machine()} ({os.cpu_count()} CPUs), one BLAS/torch thread per process, "
+               f"{args.workers} worker process{'es' if args.workers > 1 else ''}; "
+               f"{time.perf_counter() - started:.0f} s in all")
     out = ROOT / "benchmarks" / "results" / "citests.md"
+    if args.only:
+        dims = "" if args.dims == [1, 4] else f" at d = {', '.join(map(str, args.dims))}"
+        provenance = (f"Rows of {args.only}{dims} re-run on {time.strftime('%Y-%m-%d')} by `{command}` on {machine}; "
+                      "the other rows are from the run above.")
+        text = merge_rerun(out.read_text(), args.only, lines[2:], extra, provenance)
+    else:
+        header = [
+            "# CI tests: type-I error, power and speed",
+            "",
+            f"`{command}` on {machine}.",
+            "Setting: see the docstring of `benchmarks/citests.py` (nonlinear band setting, a new random "
+            "world per draw). Type-I error and power are rejection rates at alpha = 0.05; power uses "
+            f"effect = {EFFECT:g} (the task g depends on x as strongly as on (y, b4)) unless stated. `se` is the "
+            "binomial standard error of a rate of 0.05. Fewer draws for the slow tests (knn-cmi at d = 4, "
+            "neural-cmi, which also runs at n = 1,000).",
+            "",
+        ]
+        text = "\n".join(header + lines + [""] + extra) + "\n"
+    print("\n" + text)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
     print(f"written to {out.relative_to(ROOT)}")

@@ -616,7 +616,7 @@ def _local_permutation(candidates, rng):
         rows, proposal = rows[free], proposal[free]
         order = np.lexsort((priority[rows], proposal))
         rows, proposal = rows[order], proposal[order]
-        winner = np.r_[True, proposal[1:] != proposal[:-1]]
+        winner = np.diff(proposal, prepend=-1) != 0  # first proposer of each candidate; none may be left
         perm[rows[winner]] = proposal[winner]
         used[proposal[winner]] = True
     rest = np.flatnonzero(perm < 0)
@@ -743,6 +743,20 @@ class KnnCMI:
         Per-column transform applied to x, y and z before the distances.
     seed : int, default=0
         Seed of the permutations.
+
+    Notes
+    -----
+    A local permutation gives sample i the x of a neighbour at a nearby z, so the level
+    depends on the data. Two features of the scheme raise the null estimates: a sample is
+    among its own candidates (about a quarter of the shuffled x stay in place), and the
+    samples that the rounds leave without a free candidate (about 12%) repeat a
+    neighbour's x, ties that the kNN estimate reads as dependence. Blurring x over the
+    neighbourhood lowers them where x and y both vary with z inside it. In the band setting
+    of ``benchmarks/citests.py`` the first two win and the test is conservative (type-I
+    error 0.026 at 0.05, n = 2,000, |Z| = 5). Without them (candidates without the sample
+    itself, shuffled by a maximum matching, a true permutation) the type-I error was 0.072
+    there and 0.18 in the shared-parent setting of the test suite (n = 2,000, |Z| = 3,
+    60 draws), so the scheme above is kept.
     """
 
     name = "knn-cmi"
@@ -766,7 +780,7 @@ class KnnCMI:
         k = self.k if isinstance(self.k, int) else max(1, int(self.k * n))
         _check_min_samples(n, max(4 * k, self.k_perm + 1), "knn-cmi", f"4 k with k = {k} neighbours")
         x, y, z = (self._transform(a) for a in (x, y, z))
-        estimator = _FrenzelPompe(x, y, z, k, width=max(64, 32 * k))
+        estimator = _FrenzelPompe(x, y, z, k, width=max(64, 32 * k, self.k_perm))  # k_perm - 1 neighbours used
         n_xz, n_yz, n_z = estimator.counts(x)
         statistic = _frenzel_pompe_estimate(k, n_xz, n_yz, n_z)
         rng = np.random.default_rng(self.seed)
