@@ -1,12 +1,14 @@
 """specbook: the executable companion to "From Generalist to Specialist Representation"."""
 from importlib.metadata import PackageNotFoundError, version as _version
 
-from . import metrics, profiles, theory
+from . import identifiability, latent, metrics, profiles, theory
 from .citests import ci_test, get_ci_test
 from .collider import ColliderWorld, WorldSample
 from .discovery import TaskDiscovery, band_set, discover_tasks, oracle_tasks
+from .latent import LatentSample, TaskLatentWorld
 from .profiles import get as get_profile
 from .recording import record
+from .vae import SpecialistVAE
 
 try:
     __version__ = _version("specbook")
@@ -14,6 +16,6 @@ except PackageNotFoundError:  # running from a source tree that was not installe
     __version__ = "0.0.0+unknown"
 
 __all__ = [
-    "ColliderWorld", "WorldSample", "TaskDiscovery", "band_set", "ci_test", "discover_tasks",
-    "get_ci_test", "oracle_tasks", "metrics", "profiles", "theory", "get_profile", "record", "__version__",
+    "ColliderWorld", "WorldSample", "TaskLatentWorld", "LatentSample", "SpecialistVAE", "TaskDiscovery", "band_set", "ci_test", "discover_tasks",
+    "get_ci_test", "oracle_tasks", "identifiability", "latent", "metrics", "profiles", "theory", "get_profile", "record", "__version__",
 ]

@@ -1,9 +1,27 @@
-"""Scores that compare what a method found with the truth."""
+"""Scores that compare what a method found with the truth.
+
+Layer 1: :func:`structure_scores` (segment-task matrices). Layer 2: :func:`block_r2`
+(how much of one block of variables another block determines), :func:`mean_corr_coef`
+(latents matched one to one) and :func:`jacobian_support` (which inputs a map reads).
+"""
 from __future__ import annotations
 
-import numpy as np
+import numbers
 
-__all__ = ["structure_scores"]
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+from scipy.stats import rankdata
+from sklearn.base import clone
+from sklearn.kernel_approximation import Nystroem
+from sklearn.linear_model import LinearRegression, RidgeCV
+from sklearn.metrics import r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
+
+__all__ = ["structure_scores", "block_r2", "mean_corr_coef", "jacobian_magnitudes", "jacobian_support",
+           "REGRESSORS"]
 
 
 def structure_scores(true, found):
@@ -40,3 +58,184 @@ def structure_scores(true, found):
         "false_positives": fp,
         "false_negatives": fn,
     }
+
+
+# ----------------------------------------------------------------------------- Layer 2
+def _kernel_ridge(seed):
+    """RBF kernel ridge regression through 300 Nystroem features, penalty chosen by CV."""
+    return make_pipeline(StandardScaler(), Nystroem(n_components=300, random_state=seed),
+                         RidgeCV(alphas=np.logspace(-4, 2, 7)))
+
+
+#: Regressors :func:`block_r2` accepts by name; each maps a seed to a scikit-learn estimator.
+REGRESSORS = {
+    "linear": lambda seed: LinearRegression(),
+    "kernel": _kernel_ridge,
+}
+
+
+def _block(values, name):
+    array = np.asarray(values, dtype=float)
+    if array.ndim == 1:
+        array = array[:, None]
+    if array.ndim != 2:
+        raise ValueError(f"{name} must be an array of shape (n,) or (n, d); got ndim = {array.ndim}.")
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name} contains NaN or inf.")
+    return array
+
+
+def block_r2(true_block, est_block, regressor="kernel", *, test_fraction=0.5, seed=0):
+    """Held-out R^2 of predicting a block of true variables from a block of estimated ones.
+
+    A random `test_fraction` of the samples is held out; `regressor` is fitted on the rest
+    to predict every column of `true_block` from `est_block`, and the score is the R^2 on
+    the held-out samples, averaged over the columns of `true_block` (scikit-learn's
+    ``r2_score`` with ``multioutput="uniform_average"``). Near 1: the estimated block
+    determines the true one; near 0: it says nothing about it.
+
+    Parameters
+    ----------
+    true_block : array-like of shape (n,) or (n, d_true)
+    est_block : array-like of shape (n,) or (n, d_est)
+        ``d_est = 0`` is allowed (an empty estimated block): the prediction is then the
+        training mean, and the score is about 0.
+    regressor : {"kernel", "linear"} or scikit-learn regressor, default="kernel"
+        ``"kernel"``: RBF kernel ridge regression on 300 Nystroem features of the
+        standardised inputs, penalty by cross-validation (nonlinear). ``"linear"``: least
+        squares. An estimator is cloned before fitting.
+    test_fraction : float, default=0.5
+    seed : int, default=0
+        Seed of the split (and of the Nystroem features).
+
+    Returns
+    -------
+    float
+    """
+    true_block = _block(true_block, "true_block")
+    est_block = _block(est_block, "est_block")
+    if len(true_block) != len(est_block):
+        raise ValueError(
+            f"true_block and est_block must have the same number of samples; got {len(true_block)} and {len(est_block)}."
+        )
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must be in (0, 1); got {test_fraction!r}.")
+    if isinstance(regressor, str):
+        if regressor not in REGRESSORS:
+            raise ValueError(f"regressor={regressor!r} is not known; use one of {sorted(REGRESSORS)} or an estimator.")
+        model = REGRESSORS[regressor](seed)
+    elif hasattr(regressor, "fit") and hasattr(regressor, "predict"):
+        model = clone(regressor)
+    else:
+        raise ValueError(f"regressor must be a name in {sorted(REGRESSORS)} or a scikit-learn regressor; got {regressor!r}.")
+    train_true, test_true, train_est, test_est = train_test_split(
+        true_block, est_block, test_size=test_fraction, random_state=seed)
+    if est_block.shape[1] == 0:
+        prediction = np.broadcast_to(train_true.mean(axis=0), test_true.shape)
+    else:
+        with threadpool_limits(1):  # small matrices: more BLAS threads only contend
+            prediction = model.fit(train_est, train_true).predict(test_est)
+    return float(r2_score(test_true, np.reshape(prediction, test_true.shape)))
+
+
+def mean_corr_coef(z_true, z_est, method="pearson", *, return_matching=False):
+    """Mean absolute correlation of true and estimated latents, matched one to one.
+
+    The matching maximises the summed ``|corr|`` (Hungarian algorithm, scipy's
+    ``linear_sum_assignment``); with different numbers of columns, the smaller set is
+    matched.
+
+    Parameters
+    ----------
+    z_true : array-like of shape (n, d_true)
+    z_est : array-like of shape (n, d_est)
+    method : {"pearson", "spearman"}, default="pearson"
+        Spearman's rank correlation scores monotone (not only linear) recovery.
+    return_matching : bool, default=False
+        Also return ``matching``, an int array of length ``d_true``: ``matching[i]`` is the
+        estimated latent matched to true latent ``i`` (-1 when unmatched).
+
+    Returns
+    -------
+    float, or (float, ndarray)
+    """
+    z_true = _block(z_true, "z_true")
+    z_est = _block(z_est, "z_est")
+    if len(z_true) != len(z_est):
+        raise ValueError(f"z_true and z_est must have the same number of samples; got {len(z_true)} and {len(z_est)}.")
+    if method not in ("pearson", "spearman"):
+        raise ValueError(f"method must be 'pearson' or 'spearman'; got {method!r}.")
+    for name, array in (("z_true", z_true), ("z_est", z_est)):
+        constant = np.flatnonzero(array.std(axis=0) == 0)
+        if constant.size:
+            raise ValueError(f"{name} has constant columns {constant.tolist()}: their correlation is undefined.")
+    if method == "spearman":
+        z_true, z_est = rankdata(z_true, axis=0), rankdata(z_est, axis=0)
+    d_true = z_true.shape[1]
+    correlation = np.abs(np.corrcoef(z_true, z_est, rowvar=False)[:d_true, d_true:])
+    rows, columns = linear_sum_assignment(correlation, maximize=True)
+    score = float(correlation[rows, columns].mean())
+    if not return_matching:
+        return score
+    matching = np.full(d_true, -1)
+    matching[rows] = columns
+    return score, matching
+
+
+def jacobian_magnitudes(fn, x):
+    """Mean absolute Jacobian of a row-wise map over sample points.
+
+    Parameters
+    ----------
+    fn : callable
+        Maps a torch tensor of shape (n, d_in) to one of shape (n, d_out), row by row
+        (output row ``i`` depends on input row ``i`` only), differentiably.
+    x : array-like or torch.Tensor of shape (n, d_in)
+        Points at which the Jacobian is taken.
+
+    Returns
+    -------
+    ndarray of shape (d_out, d_in)
+        ``mean_i |d fn(x_i)_a / d x_i,b|``.
+    """
+    import torch
+
+    points = torch.as_tensor(np.asarray(x, dtype=np.float32) if not isinstance(x, torch.Tensor) else x)
+    if points.ndim != 2 or len(points) == 0:
+        raise ValueError(f"x must have shape (n, d_in) with n >= 1; got {tuple(points.shape)}.")
+    if not torch.isfinite(points).all():
+        raise ValueError("x contains NaN or inf.")
+    points = points.detach().clone().requires_grad_(True)
+    outputs = fn(points)
+    if outputs.ndim != 2 or len(outputs) != len(points):
+        raise ValueError(f"fn must map (n, d_in) to (n, d_out); it returned shape {tuple(outputs.shape)}.")
+    rows = []
+    for a in range(outputs.shape[1]):
+        (gradient,) = torch.autograd.grad(outputs[:, a].sum(), points, retain_graph=True)
+        rows.append(gradient.abs().mean(dim=0))
+    return torch.stack(rows).detach().cpu().numpy().astype(np.float64)
+
+
+def jacobian_support(fn, x, tol=0.05):
+    """Which inputs each output of a map depends on: the support of its Jacobian.
+
+    An entry ``(a, b)`` is in the support when the mean absolute derivative of output
+    ``a`` in input ``b`` over the points `x` exceeds `tol` times the largest entry of row
+    ``a`` (a relative tolerance, so the answer does not depend on the output's scale).
+
+    Parameters
+    ----------
+    fn : callable
+        Row-wise, differentiable torch map from (n, d_in) to (n, d_out).
+    x : array-like or torch.Tensor of shape (n, d_in)
+    tol : float, default=0.05
+        Relative tolerance in [0, 1).
+
+    Returns
+    -------
+    ndarray of shape (d_out, d_in), bool
+    """
+    if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not 0 <= tol < 1:
+        raise ValueError(f"tol must be a relative tolerance in [0, 1); got {tol!r}.")
+    magnitudes = jacobian_magnitudes(fn, x)
+    return magnitudes > tol * magnitudes.max(axis=1, keepdims=True)

@@ -92,3 +92,36 @@ def draw_world(world, ax=None, *, highlight=None, title=None):
     if title:
         ax.set_title(title)
     return ax
+
+
+def draw_supports(panels, *, axes=None, annotate=True):
+    """Task-latent matrices side by side, one heatmap per panel.
+
+    Parameters
+    ----------
+    panels : dict of str to array-like of shape (n_tasks, n_latents)
+        Title to matrix: booleans (a support) or non-negative magnitudes (a mask, a
+        Jacobian), shown on a 0-1 scale after dividing each row by its maximum.
+    axes : sequence of matplotlib Axes, optional
+    annotate : bool, default=True
+        Write each cell's value.
+
+    Returns
+    -------
+    list of matplotlib Axes
+    """
+    import seaborn as sns
+
+    if axes is None:
+        _, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 2.2), squeeze=False)
+        axes = axes[0]
+    for ax, (title, matrix) in zip(axes, panels.items()):
+        matrix = np.asarray(matrix, dtype=float)
+        scale = matrix.max(axis=1, keepdims=True)
+        shown = np.divide(matrix, scale, out=np.zeros_like(matrix), where=scale > 0)
+        sns.heatmap(shown, ax=ax, vmin=0, vmax=1, cmap="Blues", cbar=False, annot=annotate, fmt=".2f",
+                    annot_kws={"fontsize": 7}, linewidths=0.5, linecolor="white")
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("latent")
+        ax.set_ylabel("task")
+    return list(axes)

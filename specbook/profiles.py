@@ -39,6 +39,11 @@ class Profile:
         Seconds one notebook cell may run before the runner stops it.
     sweep_stride : int
         Chapters that sweep a setting keep every `sweep_stride`-th point of the sweep.
+    train_epochs : int
+        Epochs a chapter trains each neural model for (Layer 2 onwards).
+    n_jobs : int
+        Worker processes a chapter may use for independent fits (starting them costs a
+        few seconds, which the smoke profile does not recoup).
     """
 
     name: str
@@ -47,6 +52,8 @@ class Profile:
     n_worlds: int
     cell_timeout: int
     sweep_stride: int = 1
+    train_epochs: int = 100
+    n_jobs: int = 1
 
     def sweep(self, points):
         """The points of a sweep this profile runs (every `sweep_stride`-th, always the last)."""
@@ -59,9 +66,11 @@ class Profile:
 
 
 PROFILES: dict[str, Profile] = {
-    "smoke": Profile("smoke", n_samples=2_000, n_runs=2, n_worlds=200, cell_timeout=300, sweep_stride=3),
-    "book": Profile("book", n_samples=10_000, n_runs=5, n_worlds=12_500, cell_timeout=900),
-    "full": Profile("full", n_samples=10_000, n_runs=10, n_worlds=25_000, cell_timeout=3_600),
+    "smoke": Profile("smoke", n_samples=2_000, n_runs=2, n_worlds=200, cell_timeout=300, sweep_stride=3, train_epochs=10),
+    "book": Profile("book", n_samples=10_000, n_runs=5, n_worlds=12_500, cell_timeout=900, train_epochs=100,
+                    n_jobs=2),
+    "full": Profile("full", n_samples=10_000, n_runs=10, n_worlds=25_000, cell_timeout=3_600, train_epochs=200,
+                    n_jobs=2),
 }
 
 

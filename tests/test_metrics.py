@@ -28,3 +28,83 @@ def test_bad_input():
         structure_scores(np.zeros((2, 2), bool), np.zeros((2, 3), bool))
     with pytest.raises(ValueError, match="boolean"):
         structure_scores(np.zeros((2, 2)), np.zeros((2, 2)))
+
+
+# ----------------------------------------------------------------------------- Layer 2
+import torch  # noqa: E402
+from scipy.optimize import linear_sum_assignment  # noqa: E402
+from sklearn.linear_model import LinearRegression  # noqa: E402
+from sklearn.metrics import r2_score  # noqa: E402
+from sklearn.model_selection import train_test_split  # noqa: E402
+from sklearn.neighbors import KNeighborsRegressor  # noqa: E402
+
+from specbook.metrics import block_r2, jacobian_magnitudes, jacobian_support, mean_corr_coef  # noqa: E402
+
+
+def test_block_r2_matches_a_direct_scikit_learn_computation():
+    rng = np.random.default_rng(0)
+    est = rng.standard_normal((600, 3))
+    true = np.column_stack([est[:, 0] + 0.3 * rng.standard_normal(600), np.sin(est[:, 1]) + est[:, 2]])
+    train_t, test_t, train_e, test_e = train_test_split(true, est, test_size=0.5, random_state=4)
+    reference = r2_score(test_t, LinearRegression().fit(train_e, train_t).predict(test_e))
+    assert block_r2(true, est, "linear", seed=4) == pytest.approx(reference)
+    knn = KNeighborsRegressor(10)
+    reference = r2_score(test_t, KNeighborsRegressor(10).fit(train_e, train_t).predict(test_e))
+    assert block_r2(true, est, knn, seed=4) == pytest.approx(reference)
+
+
+def test_block_r2_tells_determined_from_independent_blocks():
+    rng = np.random.default_rng(1)
+    est = rng.standard_normal((2000, 2))
+    determined = np.column_stack([np.tanh(2 * est[:, 0]) * est[:, 1], est[:, 0] ** 3])
+    assert block_r2(determined, est, "kernel") > 0.9
+    assert block_r2(determined, est, "linear") < block_r2(determined, est, "kernel")
+    assert abs(block_r2(rng.standard_normal((2000, 2)), est, "kernel")) < 0.02
+    assert abs(block_r2(determined, np.empty((2000, 0)))) < 0.02
+
+
+def test_mean_corr_coef_matches_hungarian_reference_and_finds_the_permutation():
+    rng = np.random.default_rng(2)
+    z = rng.standard_normal((1000, 4))
+    permutation = np.array([2, 0, 3, 1])
+    est = -2.0 * z[:, permutation] + 0.5 * rng.standard_normal((1000, 4))
+    score, matching = mean_corr_coef(z, est, return_matching=True)
+    assert np.array_equal(permutation[matching], np.arange(4))
+    correlation = np.abs(np.corrcoef(z.T, est.T)[:4, 4:])
+    rows, cols = linear_sum_assignment(-correlation)
+    assert score == pytest.approx(correlation[rows, cols].mean())
+    cubed = mean_corr_coef(z, est ** 3, method="spearman")
+    assert cubed == pytest.approx(mean_corr_coef(z, est, method="spearman"))
+    assert cubed > mean_corr_coef(z, est ** 3)
+
+
+def test_jacobian_support_reads_which_inputs_a_map_uses():
+    def fn(x):
+        return torch.stack([x[:, 0] * x[:, 1], torch.sin(x[:, 2]), 1e-4 * x[:, 0] + x[:, 3] ** 2], dim=1)
+
+    x = np.random.default_rng(3).standard_normal((500, 4))
+    expected = np.array([[1, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]], dtype=bool)
+    assert np.array_equal(jacobian_support(fn, x), expected)
+    assert jacobian_support(fn, x, tol=0.0)[2, 0]  # the tiny term is there, only below the tolerance
+    magnitudes = jacobian_magnitudes(fn, x)
+    assert magnitudes[1, 2] == pytest.approx(np.abs(np.cos(x[:, 2])).mean(), rel=1e-5)
+
+
+def test_layer2_metrics_bad_input():
+    z = np.zeros((10, 2)) + np.arange(10)[:, None]
+    with pytest.raises(ValueError, match="same number of samples"):
+        block_r2(z, z[:5])
+    with pytest.raises(ValueError, match="regressor"):
+        block_r2(z, z, regressor="forest")
+    with pytest.raises(ValueError, match="NaN"):
+        block_r2(np.full((10, 1), np.nan), z)
+    with pytest.raises(ValueError, match="test_fraction"):
+        block_r2(z, z, test_fraction=1.5)
+    with pytest.raises(ValueError, match="constant columns"):
+        mean_corr_coef(np.ones((10, 2)), z)
+    with pytest.raises(ValueError, match="method"):
+        mean_corr_coef(z, z, method="kendall")
+    with pytest.raises(ValueError, match="tol"):
+        jacobian_support(lambda x: x, z, tol=2)
+    with pytest.raises(ValueError, match="fn must map"):
+        jacobian_support(lambda x: x.sum(), z)
