@@ -42,6 +42,8 @@ from scipy.spatial import cKDTree
 from scipy.stats import rankdata
 from threadpoolctl import threadpool_limits
 
+from .validation import as_columns
+
 __all__ = ["CITestResult", "FisherZ", "GCM", "KnnCMI", "NeuralCMI", "CI_TESTS", "get_ci_test", "ci_test"]
 
 # A correlation matrix whose smallest eigenvalue (or Cholesky pivot) falls below this is treated
@@ -77,19 +79,7 @@ class CITestResult:
 
 # ---------------------------------------------------------------------------------- validation
 def _as_columns(values, name):
-    array = np.asarray(values, dtype=float)
-    if array.ndim == 1:
-        array = array[:, None]
-    if array.ndim != 2:
-        raise ValueError(f"{name} must be 1-D (n,) or 2-D (n, d{name}); got an array of shape {array.shape}.")
-    if array.shape[1] == 0 and name != "z":
-        raise ValueError(f"{name} has no columns; it must have shape (n, d{name}) with d{name} >= 1.")
-    bad = ~np.isfinite(array)
-    if bad.any():
-        row, column = np.argwhere(bad)[0]
-        raise ValueError(f"{name} contains NaN or inf (first at row {row}, column {column}); "
-                         "drop or impute those samples first.")
-    return array
+    return as_columns(values, name, allow_empty=name == "z")
 
 
 def _check_data(x, y, z):

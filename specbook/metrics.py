@@ -20,6 +20,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
+from .validation import as_columns
+
 __all__ = ["structure_scores", "block_r2", "mean_corr_coef", "jacobian_magnitudes", "jacobian_support",
            "REGRESSORS"]
 
@@ -74,17 +76,6 @@ REGRESSORS = {
 }
 
 
-def _block(values, name):
-    array = np.asarray(values, dtype=float)
-    if array.ndim == 1:
-        array = array[:, None]
-    if array.ndim != 2:
-        raise ValueError(f"{name} must be an array of shape (n,) or (n, d); got ndim = {array.ndim}.")
-    if not np.isfinite(array).all():
-        raise ValueError(f"{name} contains NaN or inf.")
-    return array
-
-
 def block_r2(true_block, est_block, regressor="kernel", *, test_fraction=0.5, seed=0):
     """Held-out R^2 of predicting a block of true variables from a block of estimated ones.
 
@@ -112,8 +103,8 @@ def block_r2(true_block, est_block, regressor="kernel", *, test_fraction=0.5, se
     -------
     float
     """
-    true_block = _block(true_block, "true_block")
-    est_block = _block(est_block, "est_block")
+    true_block = as_columns(true_block, "true_block")
+    est_block = as_columns(est_block, "est_block", allow_empty=True)
     if len(true_block) != len(est_block):
         raise ValueError(
             f"true_block and est_block must have the same number of samples; got {len(true_block)} and {len(est_block)}."
@@ -159,8 +150,8 @@ def mean_corr_coef(z_true, z_est, method="pearson", *, return_matching=False):
     -------
     float, or (float, ndarray)
     """
-    z_true = _block(z_true, "z_true")
-    z_est = _block(z_est, "z_est")
+    z_true = as_columns(z_true, "z_true")
+    z_est = as_columns(z_est, "z_est")
     if len(z_true) != len(z_est):
         raise ValueError(f"z_true and z_est must have the same number of samples; got {len(z_true)} and {len(z_est)}.")
     if method not in ("pearson", "spearman"):

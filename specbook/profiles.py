@@ -66,7 +66,7 @@ class Profile:
 
 
 PROFILES: dict[str, Profile] = {
-    "smoke": Profile("smoke", n_samples=2_000, n_runs=2, n_worlds=200, cell_timeout=300, sweep_stride=3, train_epochs=10),
+    "smoke": Profile("smoke", n_samples=2_000, n_runs=2, n_worlds=200, cell_timeout=300, sweep_stride=3, train_epochs=5),
     "book": Profile("book", n_samples=10_000, n_runs=5, n_worlds=12_500, cell_timeout=900, train_epochs=100,
                     n_jobs=2),
     "full": Profile("full", n_samples=10_000, n_runs=10, n_worlds=25_000, cell_timeout=3_600, train_epochs=200,

@@ -1,9 +1,30 @@
-"""Validation of the (states, tasks, L) data that Algorithm 1 and the baselines take."""
+"""Input validation shared by the package: column blocks, and the (states, tasks, L) of Algorithm 1."""
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["check_states_tasks"]
+__all__ = ["as_columns", "check_states_tasks"]
+
+
+def as_columns(values, name, *, allow_empty=False):
+    """A finite float array of shape (n, d) from `values` of shape (n,) or (n, d).
+
+    Raises a ``ValueError`` naming `name` for another number of dimensions, for no columns
+    (unless `allow_empty`), and for NaN or inf (giving the first offending entry).
+    """
+    array = np.asarray(values, dtype=float)
+    if array.ndim == 1:
+        array = array[:, None]
+    if array.ndim != 2:
+        raise ValueError(f"{name} must be 1-D (n,) or 2-D (n, d); got an array of shape {array.shape}.")
+    if array.shape[1] == 0 and not allow_empty:
+        raise ValueError(f"{name} has no columns; it must have shape (n, d) with d >= 1.")
+    bad = ~np.isfinite(array)
+    if bad.any():
+        row, column = np.argwhere(bad)[0]
+        raise ValueError(f"{name} contains NaN or inf (first at row {row}, column {column}); "
+                         "drop or impute those samples first.")
+    return array
 
 
 def _constant_columns(a):
