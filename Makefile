@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml
 ## Execute every chapter (book profile) and write the HTML book to _build/html.
 book: $(STAMP)
 	@echo "== book: executing every chapter with the book profile (warnings are errors)"
-	SPECBOOK_PROGRESS=0 $(BIN)/jupyter-book build . --builder html -W --keep-going
+	SPECBOOK_PROGRESS=0 SPECBOOK_CACHE_DIR=$(CURDIR)/_build/cache $(BIN)/jupyter-book build . --builder html -W --keep-going
 	@echo "== open _build/html/index.html"
 
 ## Run the whole test suite (unit tests, notebook checks, smoke run + regression check, book build).

@@ -1,10 +1,12 @@
 """specbook: the executable companion to "From Generalist to Specialist Representation"."""
 from importlib.metadata import PackageNotFoundError, version as _version
 
-from . import identifiability, latent, metrics, profiles, theory
+from . import cats, editing, gan, identifiability, latent, metrics, profiles, theory
+from .cats import CatRenderer
 from .citests import ci_test, get_ci_test
 from .collider import ColliderWorld, WorldSample
 from .discovery import TaskDiscovery, band_set, discover_tasks, oracle_tasks
+from .gan import SpecialistGAN
 from .latent import LatentSample, TaskLatentWorld
 from .profiles import get as get_profile
 from .recording import record
@@ -16,6 +18,7 @@ except PackageNotFoundError:  # running from a source tree that was not installe
     __version__ = "0.0.0+unknown"
 
 __all__ = [
-    "ColliderWorld", "WorldSample", "TaskLatentWorld", "LatentSample", "SpecialistVAE", "TaskDiscovery", "band_set", "ci_test", "discover_tasks",
-    "get_ci_test", "oracle_tasks", "identifiability", "latent", "metrics", "profiles", "theory", "get_profile", "record", "__version__",
+    "ColliderWorld", "WorldSample", "TaskLatentWorld", "LatentSample", "SpecialistVAE", "SpecialistGAN", "CatRenderer",
+    "TaskDiscovery", "band_set", "ci_test", "discover_tasks", "get_ci_test", "oracle_tasks", "cats", "editing", "gan",
+    "identifiability", "latent", "metrics", "profiles", "theory", "get_profile", "record", "__version__",
 ]

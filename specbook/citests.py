@@ -42,7 +42,7 @@ from scipy.spatial import cKDTree
 from scipy.stats import rankdata
 from threadpoolctl import threadpool_limits
 
-from .validation import as_columns
+from .validation import as_columns, check_int
 
 __all__ = ["CITestResult", "FisherZ", "GCM", "KnnCMI", "NeuralCMI", "CI_TESTS", "get_ci_test", "ci_test"]
 
@@ -107,11 +107,6 @@ def _check_min_samples(n, minimum, test, why):
     if n < minimum:
         raise ValueError(f"n = {n} samples is too small for {test}: it needs n >= {minimum} ({why}).")
 
-
-def _check_int(value, name, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}.")
-    return int(value)
 
 
 def _check_choice(value, name, choices):
@@ -265,7 +260,7 @@ class FisherZ:
             raise ValueError("cov contains NaN or inf.")
         if not np.allclose(cov, cov.T, rtol=1e-8, atol=1e-12 * np.abs(cov).max()):
             raise ValueError("cov must be symmetric (a covariance matrix).")
-        n = _check_int(n, "n", 1)
+        n = check_int(n, "n", 1)
         variances = np.diag(cov)
         if np.any(variances <= 0):
             raise ValueError(f"cov has a non-positive variance at column {np.flatnonzero(variances <= 0)[0]} "
@@ -514,8 +509,8 @@ class GCM:
 
     def __init__(self, regressor="rff", n_features=128, seed=0):
         self.regressor = _check_choice(regressor, "regressor", ("rff", "linear"))
-        self.n_features = _check_int(n_features, "n_features", 2)
-        self.seed = _check_int(seed, "seed", 0)
+        self.n_features = check_int(n_features, "n_features", 2)
+        self.seed = check_int(seed, "seed", 0)
 
     @_call_docstring("``statistic`` is Hotelling's T^2 (variance-corrected) and ``dof`` is ``dx * dy``.")
     def __call__(self, x, y, z=None):
@@ -757,11 +752,11 @@ class KnnCMI:
                 raise ValueError(f"k must be an integer >= 1 or a fraction of n in (0, 1); got {k!r}.")
             self.k = float(k)
         else:
-            self.k = _check_int(k, "k", 1)
-        self.k_perm = _check_int(k_perm, "k_perm", 2)
-        self.n_permutations = _check_int(n_permutations, "n_permutations", 1)
+            self.k = check_int(k, "k", 1)
+        self.k_perm = check_int(k_perm, "k_perm", 2)
+        self.n_permutations = check_int(n_permutations, "n_permutations", 1)
         self.transform = _check_choice(transform, "transform", ("rank", "standardize"))
-        self.seed = _check_int(seed, "seed", 0)
+        self.seed = check_int(seed, "seed", 0)
 
     @_call_docstring("``statistic`` is the CMI estimate in nats (it can be slightly negative).")
     def __call__(self, x, y, z=None):
@@ -842,11 +837,11 @@ class NeuralCMI:
     def __init__(self, hidden=64, epochs=100, n_negatives=8, k_perm=5, n_permutations=100, device="cpu", seed=0):
         import torch
 
-        self.hidden = _check_int(hidden, "hidden", 1)
-        self.epochs = _check_int(epochs, "epochs", 1)
-        self.n_negatives = _check_int(n_negatives, "n_negatives", 1)
-        self.k_perm = _check_int(k_perm, "k_perm", 2)
-        self.n_permutations = _check_int(n_permutations, "n_permutations", 1)
+        self.hidden = check_int(hidden, "hidden", 1)
+        self.epochs = check_int(epochs, "epochs", 1)
+        self.n_negatives = check_int(n_negatives, "n_negatives", 1)
+        self.k_perm = check_int(k_perm, "k_perm", 2)
+        self.n_permutations = check_int(n_permutations, "n_permutations", 1)
         try:
             device = torch.device(device)
         except (RuntimeError, TypeError):
@@ -854,7 +849,7 @@ class NeuralCMI:
         if device.type == "cuda" and not torch.cuda.is_available():
             raise ValueError("device='cuda' was requested but CUDA is not available; use device='cpu'.")
         self.device = device
-        self.seed = _check_int(seed, "seed", 0)
+        self.seed = check_int(seed, "seed", 0)
 
     @_call_docstring("``statistic`` is the held-out InfoNCE estimate in nats (at most ``log(n_negatives + 1)``).")
     def __call__(self, x, y, z=None):

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
 
 from .metrics import block_r2, jacobian_magnitudes, mean_corr_coef
+from .parallel import fit_many
 from .vae import SpecialistVAE
 
 __all__ = ["task_jacobian", "estimated_support", "task_block_scores", "latent_alignment", "fit_models"]
@@ -140,10 +140,6 @@ def latent_alignment(model, world, sample, *, tol=0.05):
     return {"mcc": mcc, "matching": matching, "columns_agree": agree, "structure_recovered": bool(agree.all())}
 
 
-def _fit_one(options, obs, tasks):
-    return SpecialistVAE(**options).fit(obs, tasks)
-
-
 def fit_models(settings, obs=None, tasks=None, *, n_jobs=1):
     """Fit one :class:`SpecialistVAE` per dict of constructor options, in parallel processes.
 
@@ -168,7 +164,5 @@ def fit_models(settings, obs=None, tasks=None, *, n_jobs=1):
         job_obs, job_tasks = options.pop("obs", obs), options.pop("tasks", tasks)
         if job_obs is None or job_tasks is None:
             raise ValueError("every setting needs training data: pass obs and tasks, or give the dict 'obs' and 'tasks'.")
-        if n_jobs != 1:
-            options["progress"] = False
-        jobs.append(delayed(_fit_one)(options, job_obs, job_tasks))
-    return Parallel(n_jobs=n_jobs)(jobs)
+        jobs.append((options, (job_obs, job_tasks), {}))
+    return fit_many(SpecialistVAE, jobs, n_jobs=n_jobs)

@@ -6,7 +6,7 @@ import networkx as nx
 import numpy as np
 from matplotlib.patches import Patch
 
-__all__ = ["draw_world", "task_colors"]
+__all__ = ["draw_world", "task_colors", "show_images"]
 
 
 def task_colors(M):
@@ -125,3 +125,35 @@ def draw_supports(panels, *, axes=None, annotate=True):
         ax.set_xlabel("latent")
         ax.set_ylabel("task")
     return list(axes)
+
+
+def show_images(images, columns=8, *, scale=1.0, titles=None):
+    """Show images in a grid, without axes.
+
+    Parameters
+    ----------
+    images : array-like of shape (n, 3, h, w)
+        RGB values in [0, 1], channels first (as the renderer and the GAN give them).
+    columns : int, default=8
+    scale : float, default=1.0
+        Inches per image.
+    titles : list of str, optional
+        Titles of the columns, written above the first row.
+
+    Returns
+    -------
+    matplotlib Figure
+    """
+    images = np.asarray(images)
+    if images.ndim != 4 or images.shape[1] != 3:
+        raise ValueError(f"images must have shape (n, 3, h, w); got {images.shape}.")
+    rows = -(-len(images) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(scale * columns, scale * rows), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < len(images):
+            ax.imshow(np.clip(np.transpose(images[i], (1, 2, 0)), 0, 1), interpolation="nearest")
+    for ax, title in zip(axes[0], titles or []):
+        ax.set_title(title, fontsize=8)
+    fig.subplots_adjust(wspace=0.05, hspace=0.05)
+    return fig

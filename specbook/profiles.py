@@ -44,6 +44,10 @@ class Profile:
     n_jobs : int
         Worker processes a chapter may use for independent fits (starting them costs a
         few seconds, which the smoke profile does not recoup).
+    gan_steps : int
+        Training steps of each GAN (chapter 8).
+    gan_seeds : int
+        GANs trained per setting (chapter 8; seeds ``SEED, SEED + 1, ...``).
     """
 
     name: str
@@ -54,6 +58,8 @@ class Profile:
     sweep_stride: int = 1
     train_epochs: int = 100
     n_jobs: int = 1
+    gan_steps: int = 5_000
+    gan_seeds: int = 1
 
     def sweep(self, points):
         """The points of a sweep this profile runs (every `sweep_stride`-th, always the last)."""
@@ -66,11 +72,12 @@ class Profile:
 
 
 PROFILES: dict[str, Profile] = {
-    "smoke": Profile("smoke", n_samples=2_000, n_runs=2, n_worlds=200, cell_timeout=300, sweep_stride=3, train_epochs=5),
+    "smoke": Profile("smoke", n_samples=2_000, n_runs=2, n_worlds=200, cell_timeout=300, sweep_stride=3, train_epochs=5,
+                     gan_steps=30),
     "book": Profile("book", n_samples=10_000, n_runs=5, n_worlds=12_500, cell_timeout=900, train_epochs=100,
-                    n_jobs=2),
+                    n_jobs=2, gan_steps=5_000),
     "full": Profile("full", n_samples=10_000, n_runs=10, n_worlds=25_000, cell_timeout=3_600, train_epochs=200,
-                    n_jobs=2),
+                    n_jobs=2, gan_steps=15_000, gan_seeds=3),
 }
 
 

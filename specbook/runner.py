@@ -8,6 +8,7 @@ in the run folder::
         notebooks/<stem>.ipynb   executed chapters (a failed one keeps its traceback)
         metrics/<stem>.json      what each chapter recorded
         state.json               input hash and status per chapter, for ``resume``
+        cache/                   trained networks (checkpoints), picked up by a rerun
         metrics.json             everything above plus provenance; read by ``check``
         report.md                the same, for people
 
@@ -40,6 +41,7 @@ from tqdm.auto import tqdm
 
 import specbook
 
+from .cache import CACHE_ENV
 from .profiles import Profile
 from .profiles import get as get_profile
 from .progress import PROGRESS_ENV
@@ -112,6 +114,7 @@ class _ChapterJob:
     timeout: float
     cwd: Path
     blas_threads: int
+    cache_dir: Path
 
 
 def find_chapters(notebooks_dir) -> dict[str, Path]:
@@ -202,6 +205,7 @@ def run_chapters(chapters=None, *, profile="book", seed=0, out=None, jobs=1, res
             timeout=timeout,
             cwd=notebooks_dir,
             blas_threads=max(1, (os.cpu_count() or 1) // jobs),
+            cache_dir=(out / "cache").resolve(),
         )
         hashes[stem] = _input_hash(notebook, sizes, seed, timeout, source_digest)
         previous = state.get(stem, {})
@@ -340,7 +344,9 @@ def _execute_chapter(job: _ChapterJob) -> dict:
     start = time.perf_counter()
     # The kernel inherits os.environ when it starts; that is how record() finds its file.
     # Progress bars would fill the saved outputs with hundreds of lines.
-    variables = {METRICS_ENV: str(job.metrics_file), "MPLBACKEND": "Agg", PROGRESS_ENV: "0"}
+    # Trained networks are cached in the run folder, so a rerun (--resume) picks them up.
+    variables = {METRICS_ENV: str(job.metrics_file), "MPLBACKEND": "Agg", PROGRESS_ENV: "0",
+                 CACHE_ENV: os.environ.get(CACHE_ENV, str(job.cache_dir))}
     # Chapters running side by side share the cores: more BLAS threads than cores makes
     # OpenBLAS spin and can slow small matrix products a hundredfold. A user's setting wins.
     for name in _BLAS_THREAD_VARIABLES:

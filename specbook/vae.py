@@ -16,11 +16,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from .masking import MaskedTaskHeads
 from .progress import progress_bar
 
 __all__ = ["SpecialistVAE"]
 
-_MASK_INIT_LOGIT = 3.0   # every mask entry starts open (sigmoid(3) = 0.95)
 _MIN_LOG_SD = math.log(1e-2)  # floor of the learned noise levels, so the likelihood stays bounded
 
 
@@ -72,22 +72,8 @@ class _Network(nn.Module):
         self.encoder = _mlp(obs_dim, hidden, 2 * n_latents)
         self.decoder = _mlp(n_latents, hidden, obs_dim)
         self.obs_log_sd = nn.Parameter(torch.zeros(obs_dim))
-        self.mask_logits = nn.Parameter(torch.full((n_tasks, n_latents), _MASK_INIT_LOGIT))
-        scale = 1 / math.sqrt(n_latents)
-        self.head_w1 = nn.Parameter(torch.empty(n_tasks, n_latents, task_hidden).uniform_(-scale, scale))
-        self.head_b1 = nn.Parameter(torch.zeros(n_tasks, task_hidden))
-        bound = 1 / math.sqrt(task_hidden)
-        self.head_w2 = nn.Parameter(torch.empty(n_tasks, task_hidden, task_dim).uniform_(-bound, bound))
-        self.head_b2 = nn.Parameter(torch.zeros(n_tasks, task_dim))
+        self.heads = MaskedTaskHeads(n_latents, n_tasks, task_dim, task_hidden)
         self.task_log_sd = nn.Parameter(torch.zeros(n_tasks, task_dim))
-
-    def mask(self):
-        return torch.sigmoid(self.mask_logits)
-
-    def heads(self, gated):
-        """Task predictions (n, n_tasks, task_dim) from gated latents (n, n_tasks, n_latents)."""
-        hidden = nn.functional.silu(torch.einsum("bkj,kjh->bkh", gated, self.head_w1) + self.head_b1)
-        return torch.einsum("bkh,khd->bkd", hidden, self.head_w2) + self.head_b2
 
 
 class SpecialistVAE:
@@ -265,11 +251,10 @@ class SpecialistVAE:
         obs_log_sd = net.obs_log_sd.clamp(min=_MIN_LOG_SD)
         reconstruction = (0.5 * ((x - net.decoder(z)) / obs_log_sd.exp()) ** 2 + obs_log_sd).sum(dim=1).mean()
         kl = 0.5 * (mean ** 2 + log_var.exp() - 1 - log_var).sum(dim=1).mean()
-        mask = net.mask()
-        gated = mask * z[:, None, :] + (1 - mask) * self._noise((len(z), self.n_tasks, self.n_latents), generator)
+        gated = net.heads.gate(z, self._noise((len(z), self.n_tasks, self.n_latents), generator))
         task_log_sd = net.task_log_sd.clamp(min=_MIN_LOG_SD)
         task = (0.5 * ((u - net.heads(gated)) / task_log_sd.exp()) ** 2 + task_log_sd).sum(dim=(1, 2)).mean()
-        l1 = self._l1_weight * mask.sum()
+        l1 = self._l1_weight * net.heads.mask().sum()
         loss = reconstruction + self.beta * kl + self.task_weight * task + l1
         return loss, reconstruction, kl, task, l1
 
@@ -303,7 +288,7 @@ class SpecialistVAE:
         """
         self._check_fitted()
         z = z.to(device=self.device, dtype=torch.float32)
-        return self.network_.heads(self.network_.mask() * z[:, None, :]).reshape(len(z), -1)
+        return self.network_.heads(self.network_.heads.gate(z)).reshape(len(z), -1)
 
     def predict_tasks(self, obs):
         """Predicted task variables in the units and shape of the training tasks."""
@@ -316,7 +301,7 @@ class SpecialistVAE:
     @property
     def mask_(self):
         self._check_fitted()
-        return self.network_.mask().detach().cpu().numpy().astype(np.float64)
+        return self.network_.heads.mask().detach().cpu().numpy().astype(np.float64)
 
     @property
     def support_(self):

@@ -1,9 +1,18 @@
 """Input validation shared by the package: column blocks, and the (states, tasks, L) of Algorithm 1."""
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
-__all__ = ["as_columns", "check_states_tasks"]
+__all__ = ["as_columns", "check_int", "check_states_tasks"]
+
+
+def check_int(value, name, minimum):
+    """`value` as an int, after checking it is an integer (not a bool) of at least `minimum`."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}.")
+    return int(value)
 
 
 def as_columns(values, name, *, allow_empty=False):

@@ -101,7 +101,9 @@ def test_metrics_json_holds_injected_parameters_and_provenance(broken_run):
         "runs_in_notebooks_dir": {"value": True},
         "mpl_backend": {"value": "Agg"},
         "seed_plus_one": {"value": SEED + 1},
+        "cache_is_set": {"value": True},
     }
+    assert (result.out / "cache" / "02_ok" / "checkpoint.txt").read_text() == "trained"
     for stem, chapter in written["chapters"].items():
         assert chapter["executed_notebook"] == f"notebooks/{stem}.ipynb"
         assert (result.out / chapter["executed_notebook"]).exists()
