@@ -21,6 +21,7 @@ processes (``--workers``), and seconds per test are timed separately, one test a
     python benchmarks/citests.py --quick          # smoke check (about a minute)
     python benchmarks/citests.py --only knn-cmi   # one test's rows and notes, the rest kept
     python benchmarks/citests.py --only knn-cmi --dims 4   # only its d = 4 rows (and notes)
+    python benchmarks/citests.py --only knn-cmi --dims 1 --null-draws 1000   # more null draws
 
 The table is printed and written to ``benchmarks/results/citests.md``; with ``--only`` the
 test's rows and notes in that file are replaced and a line says which rows were re-run, when.
@@ -208,10 +209,14 @@ def main(argv=None):
     parser.add_argument("--dims", type=int, nargs="+", choices=(1, 4), default=[1, 4],
                         help="with --only: the state dimensions d whose rows are re-run (default both; "
                              "with one, the test's notes are kept)")
+    parser.add_argument("--null-draws", type=int, default=None,
+                        help="with --only: null draws per row instead of the plan's (the first draws are the plan's own)")
     args = parser.parse_args(argv)
     tests = (args.only,) if args.only else TESTS
     if args.dims != [1, 4] and not args.only:
         parser.error("--dims needs --only")
+    if args.null_draws is not None and not args.only:
+        parser.error("--null-draws needs --only")
 
     # method -> (n, {d: (null draws, power draws)}, timing repeats); kNN at d = 4 is slow and
     # powerless, neural-cmi slow: fewer draws there
@@ -242,6 +247,7 @@ def main(argv=None):
             n, counts, repeats = plan[method]
             for d in args.dims:
                 null_draws, power_draws = counts[d]
+                null_draws = args.null_draws or null_draws
                 rate = rejection_rate(pool, method, n, d, 0.0, "nonlinear", null_draws, args.seed)
                 power = rejection_rate(pool, method, n, d, EFFECT, "nonlinear", power_draws, args.seed)
                 seconds = seconds_per_test(method, n, d, repeats, args.seed)
@@ -280,7 +286,8 @@ def main(argv=None):
     command = (f"python benchmarks/citests.py{' --quick' if args.quick else ''} --seed {args.seed}"
                f"{f' --workers {args.workers}' if args.workers != 2 else ''}"
                f"{f' --only {args.only}' if args.only else ''}"
-               f"{' --dims ' + ' '.join(map(str, args.dims)) if args.dims != [1, 4] else ''}")
+               f"{' --dims ' + ' '.join(map(str, args.dims)) if args.dims != [1, 4] else ''}"
+               f"{f' --null-draws {args.null_draws}' if args.null_draws else ''}")
     machine = (f"{platform.machine()} ({os.cpu_count()} CPUs), one BLAS/torch thread per process, "
                f"{args.workers} worker process{'es' if args.workers > 1 else ''}; "
                f"{time.perf_counter() - started:.0f} s in all")
