@@ -116,6 +116,14 @@ class ColliderWorld:
         action that feeds the task, and the weaker the signal Theorem 1 detects.
     weight_range : (float, float), default=(0.5, 1.5)
         Edge weights are drawn uniformly from this range of magnitudes, with random signs.
+    coordinate_groups : sequence of int of length `state_dim`, optional
+        A group label per state/action coordinate (for example the agent a coordinate
+        belongs to). When given, the state and action coordinates of different groups do
+        not interact (transitions and policies are block-diagonal), and each task reads
+        only the action coordinates of one group. Linear mechanism only.
+    task_groups : sequence of int of length `M`, optional
+        The group whose actions feed each task; drawn at random (uniformly among the
+        groups) when `coordinate_groups` is given and this is not.
     task_role : {"collider", "confounder", "mediator"}, default="collider"
         How tasks attach to the actions that serve them. ``"collider"`` is the paper's model
         (``a_t -> g_i``). The others exist to show why it is the right one:
@@ -134,6 +142,9 @@ class ColliderWorld:
         Sorted 1-based steps whose incoming transition is cut.
     graph : networkx.DiGraph
         The causal DAG over ``"s1".."sT"``, ``"a1".."aT"`` and ``"g1".."gM"``.
+    coordinate_groups : ndarray of shape (state_dim,) or None
+    task_groups : ndarray of shape (M,) or None
+        ``task_groups[i - 1]`` is the group whose actions feed ``g_i``.
 
     Notes
     -----
@@ -157,7 +168,8 @@ class ColliderWorld:
 
     def __init__(self, T, M, L=2, *, state_dim=1, p_disconnect=0.2, mechanism="linear",
                  assignment=None, disconnected=None, task_density=0.1, task_noise=1.0, action_noise=0.5,
-                 weight_range=(0.5, 1.5), task_role="collider", seed=0):
+                 weight_range=(0.5, 1.5), coordinate_groups=None, task_groups=None, task_role="collider",
+                 seed=0):
         self.T = _positive_int(T, "T", minimum=2)
         self.M = _positive_int(M, "M")
         self.L = _positive_int(L, "L")
@@ -200,6 +212,7 @@ class ColliderWorld:
             self.disconnected = tuple(int(t) for t in cut)
         else:
             self.disconnected = _check_disconnected(disconnected, self.T)
+        self.coordinate_groups, self.task_groups = self._check_groups(coordinate_groups, task_groups, rng)
         self.graph = self._build_graph()
         self._columns, D = self._node_columns()
         if mechanism == "linear":
@@ -212,6 +225,36 @@ class ColliderWorld:
                 f"mechanism={self.mechanism!r}, disconnected={list(self.disconnected)}, seed={self.seed!r})")
 
     # ------------------------------------------------------------------ structure
+    def _check_groups(self, coordinate_groups, task_groups, rng):
+        if coordinate_groups is None:
+            if task_groups is not None:
+                raise ValueError("task_groups needs coordinate_groups (a group label per state coordinate).")
+            return None, None
+        if self.mechanism != "linear":
+            raise ValueError("coordinate_groups is implemented for mechanism='linear' only.")
+        groups = np.asarray(coordinate_groups)
+        if groups.shape != (self.state_dim,) or not np.issubdtype(groups.dtype, np.integer):
+            raise ValueError(f"coordinate_groups must be {self.state_dim} integer labels (one per state "
+                             f"coordinate, state_dim={self.state_dim}); got {coordinate_groups!r}.")
+        labels = np.unique(groups)
+        if task_groups is None:
+            chosen = rng.choice(labels, size=self.M)
+        else:
+            chosen = np.asarray(task_groups)
+            if chosen.shape != (self.M,) or not np.isin(chosen, labels).all():
+                raise ValueError(f"task_groups must give each of the M={self.M} tasks one of the groups "
+                                 f"{labels.tolist()}; got {task_groups!r}.")
+        return groups.copy(), chosen.astype(groups.dtype)
+
+    def _edge_mask(self, child, parent):
+        """Which coordinates of `parent` may act on which of `child` (all, without groups)."""
+        groups = self.coordinate_groups
+        if child[0] == "g" or parent[0] == "g":
+            task, other = (child, parent) if child[0] == "g" else (parent, child)
+            reads = (groups == self.task_groups[int(task[1:]) - 1]).astype(float)
+            return reads[None, :] if child == task else reads[:, None]
+        return (groups[:, None] == groups[None, :]).astype(float)
+
     def _random_assignment(self, rng):
         A = rng.random((self.N, self.M)) < self.task_density
         if self.N >= 2:
@@ -303,6 +346,8 @@ class ColliderWorld:
             for parent in self._parents(child):
                 cols = columns[parent]
                 weights[rows, cols] = self._random_weights(rng, (rows.stop - rows.start, cols.stop - cols.start))
+                if self.coordinate_groups is not None:
+                    weights[rows, cols] *= self._edge_mask(child, parent)
             noise_std[rows] = self._own_noise(child)
         # mixing[j] expresses coordinate j in the independent standard-normal noises;
         # each row is rescaled to unit variance as soon as it is built.

@@ -22,7 +22,7 @@ from threadpoolctl import threadpool_limits
 
 from .validation import as_columns
 
-__all__ = ["structure_scores", "block_r2", "mean_corr_coef", "jacobian_magnitudes", "jacobian_support",
+__all__ = ["structure_scores", "pair_truth", "mean_average_precision", "block_r2", "mean_corr_coef", "jacobian_magnitudes", "jacobian_support",
            "REGRESSORS"]
 
 
@@ -60,6 +60,70 @@ def structure_scores(true, found):
         "false_positives": fp,
         "false_negatives": fn,
     }
+
+
+def pair_truth(assignment):
+    """Which segment pairs Theorem 1 makes dependent, task by task.
+
+    Parameters
+    ----------
+    assignment : array-like of shape (N, M), bool
+        True where segment ``S_k`` serves task ``g_i``.
+
+    Returns
+    -------
+    ndarray of shape (M, N, N), bool
+        ``[i - 1, k - 1, v - 1]`` is True when ``k < v`` and both segments serve ``g_i``.
+    """
+    A = np.asarray(assignment)
+    if A.ndim != 2 or A.dtype != bool:
+        raise ValueError(f"assignment must be an (N, M) boolean matrix; got dtype {A.dtype} and shape {A.shape}.")
+    both = A.T[:, :, None] & A.T[:, None, :]
+    return both & np.triu(np.ones(both.shape[1:], dtype=bool), k=1)[None]
+
+
+def mean_average_precision(assignment, statistics, *, per_task=False):
+    """Average precision of the pair-task dependences ranked by a test statistic, averaged over tasks.
+
+    For each task the ``N (N - 1) / 2`` segment pairs are ranked by their statistic (larger =
+    more dependent) and scored against :func:`pair_truth` by scikit-learn's
+    ``average_precision_score``; no threshold (and so no calibration) is involved. A random
+    ranking scores about the share of dependent pairs.
+
+    Parameters
+    ----------
+    assignment : array-like of shape (N, M), bool
+        The true segment-task matrix.
+    statistics : array-like of shape (M, N, N)
+        Statistics laid out like :attr:`specbook.discovery.TaskDiscovery.statistics` (only the
+        entries ``k < v`` are read).
+    per_task : bool, default=False
+        Also return the average precision of each task (NaN for a task with no dependent pair,
+        which is left out of the mean).
+
+    Returns
+    -------
+    float, or (float, ndarray of shape (M,))
+    """
+    from sklearn.metrics import average_precision_score
+
+    truth = pair_truth(assignment)
+    statistics = np.asarray(statistics, dtype=float)
+    if statistics.shape != truth.shape:
+        raise ValueError(f"statistics must have shape (M, N, N) = {truth.shape} to match assignment; "
+                         f"got {statistics.shape}.")
+    upper = np.triu_indices(truth.shape[1], k=1)
+    scores = statistics[:, upper[0], upper[1]]
+    if not np.isfinite(scores).all():
+        raise ValueError("statistics has NaN or inf among the pairs k < v; every pair needs a finite statistic "
+                         "(a test that failed cannot be ranked).")
+    labels = truth[:, upper[0], upper[1]]
+    precisions = np.array([average_precision_score(y, s) if y.any() else np.nan for y, s in zip(labels, scores)])
+    if np.isnan(precisions).all():
+        raise ValueError("no task has a dependent pair of segments (each needs two serving segments), so "
+                         "average precision is undefined.")
+    value = float(np.nanmean(precisions))
+    return (value, precisions) if per_task else value
 
 
 # ----------------------------------------------------------------------------- Layer 2

@@ -6,7 +6,7 @@ import networkx as nx
 import numpy as np
 from matplotlib.patches import Patch
 
-__all__ = ["draw_world", "task_colors", "show_images"]
+__all__ = ["draw_world", "task_colors", "show_images", "show_video"]
 
 
 def task_colors(M):
@@ -156,4 +156,56 @@ def show_images(images, columns=8, *, scale=1.0, titles=None):
     for ax, title in zip(axes[0], titles or []):
         ax.set_title(title, fontsize=8)
     fig.subplots_adjust(wspace=0.05, hspace=0.05)
+    return fig
+
+
+def show_video(frames, step_tasks, *, L=None, task_labels=None, scale=0.9):
+    """A strip of frames above the timeline of the tasks each step serves.
+
+    Parameters
+    ----------
+    frames : array-like of shape (T, 3, h, w)
+        One video, RGB in [0, 1].
+    step_tasks : array-like of shape (T, M), bool
+        Which steps serve which task.
+    L : int, optional
+        Segment length: draws the segment boundaries.
+    task_labels : list of str, optional
+        One label per task (default ``g1 .. gM``).
+    scale : float, default=0.9
+        Inches per frame.
+
+    Returns
+    -------
+    matplotlib Figure
+    """
+    frames = np.asarray(frames)
+    step_tasks = np.asarray(step_tasks, dtype=bool)
+    if frames.ndim != 4 or frames.shape[1] != 3:
+        raise ValueError(f"frames must have shape (T, 3, h, w); got {frames.shape}.")
+    T, M = step_tasks.shape if step_tasks.ndim == 2 else (None, None)
+    if T != len(frames):
+        raise ValueError(f"step_tasks must have shape (T, M) with T = {len(frames)} frames; got {step_tasks.shape}.")
+    labels = task_labels or [f"g{i + 1}" for i in range(M)]
+    fig = plt.figure(figsize=(scale * T, scale * (1.2 + 0.3 * M)))
+    grid = fig.add_gridspec(2, T, height_ratios=[1.0, 0.3 * M], hspace=0.15, wspace=0.05)
+    for t in range(T):
+        ax = fig.add_subplot(grid[0, t])
+        ax.imshow(np.clip(np.transpose(frames[t], (1, 2, 0)), 0, 1), interpolation="nearest")
+        ax.set_title(f"t={t + 1}", fontsize=7)
+        ax.axis("off")
+    timeline = fig.add_subplot(grid[1, :])
+    for i, colour in enumerate(task_colors(M)):
+        for t in np.flatnonzero(step_tasks[:, i]):
+            timeline.add_patch(plt.Rectangle((t, M - 1 - i), 1, 0.8, color=colour))
+    if L:
+        for boundary in range(0, T + 1, L):
+            timeline.axvline(boundary, color="0.6", lw=0.6)
+    timeline.set_xlim(0, T)
+    timeline.set_ylim(-0.2, M)
+    timeline.set_yticks(np.arange(M) + 0.4, labels[::-1], fontsize=8)
+    timeline.set_xticks(np.arange(T) + 0.5, [str(t + 1) for t in range(T)], fontsize=7)
+    timeline.set_xlabel("step t (grey lines: segment boundaries)", fontsize=8)
+    for side in ("top", "right"):
+        timeline.spines[side].set_visible(False)
     return fig

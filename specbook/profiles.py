@@ -48,6 +48,16 @@ class Profile:
         Training steps of each GAN (chapter 8).
     gan_seeds : int
         GANs trained per setting (chapter 8; seeds ``SEED, SEED + 1, ...``).
+    video_samples : int
+        Videos drawn per trial (chapter 9).
+    video_train : int
+        Videos the frame encoders are fitted on (chapter 9).
+    video_seeds : int
+        Trials, each with its own world and seed (chapter 9).
+    encoder_epochs : int
+        Epochs of each frame encoder (chapter 9).
+    critic_epochs : int
+        Epochs of the neural CMI test's critic (chapter 9).
     """
 
     name: str
@@ -60,6 +70,11 @@ class Profile:
     n_jobs: int = 1
     gan_steps: int = 5_000
     gan_seeds: int = 1
+    video_samples: int = 2_000
+    video_train: int = 1_000
+    video_seeds: int = 2
+    encoder_epochs: int = 10
+    critic_epochs: int = 20
 
     def sweep(self, points):
         """The points of a sweep this profile runs (every `sweep_stride`-th, always the last)."""
@@ -73,11 +88,12 @@ class Profile:
 
 PROFILES: dict[str, Profile] = {
     "smoke": Profile("smoke", n_samples=2_000, n_runs=2, n_worlds=200, cell_timeout=300, sweep_stride=3, train_epochs=5,
-                     gan_steps=30),
+                     gan_steps=30, video_samples=150, video_train=60, video_seeds=1, encoder_epochs=1, critic_epochs=2),
     "book": Profile("book", n_samples=10_000, n_runs=5, n_worlds=12_500, cell_timeout=900, train_epochs=100,
                     n_jobs=2, gan_steps=5_000),
     "full": Profile("full", n_samples=10_000, n_runs=10, n_worlds=25_000, cell_timeout=3_600, train_epochs=200,
-                    n_jobs=2, gan_steps=15_000, gan_seeds=3),
+                    n_jobs=2, gan_steps=15_000, gan_seeds=3, video_samples=5_000, video_train=2_000, video_seeds=10,
+                    encoder_epochs=20, critic_epochs=50),
 }
 
 

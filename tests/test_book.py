@@ -33,7 +33,8 @@ def test_the_book_renders_every_page(book):
     for page in ["book/intro", "book/running", "book/notation", "book/references",
                  "notebooks/00_quickstart", "notebooks/01_collider_world", "notebooks/02_band_ci_theorem1",
                  "notebooks/03_why_colliders", "notebooks/04_algorithm1", "notebooks/05_structure_benchmark",
-                 "notebooks/06_generalist_superset", "notebooks/07_sparsity_tightening", "notebooks/08_gan_editing"]:
+                 "notebooks/06_generalist_superset", "notebooks/07_sparsity_tightening", "notebooks/08_gan_editing",
+                 "notebooks/09_pixels_to_tasks"]:
         assert (book / f"{page}.html").exists(), page
     assert (book / "index.html").exists()
     assert not (book / "notebooks" / "00_quickstart.ipynb.html").exists()  # twins are not documents
@@ -50,6 +51,8 @@ def test_chapters_are_executed_with_figures_theorem_boxes_and_exercises(book):
     assert "<img" in quick and "recorded max_abs_covariance_z" in quick
     gan = (book / "notebooks" / "08_gan_editing.html").read_text()
     assert gan.count("<img") >= 10 and "recorded gradient_l1_edit_success" in gan  # grids, curves, masks, scores
+    pixels = (book / "notebooks" / "09_pixels_to_tasks.html").read_text()
+    assert pixels.count("<img") >= 7 and "recorded gcm_map_latents" in pixels  # strips, curves, scatter, bars
 
 
 def test_a_failing_chapter_fails_the_build_naming_it(tmp_path):

@@ -207,3 +207,33 @@ def test_other_roles_stay_markov_and_faithful(role):
     assert data.tasks.shape == (1_000, 2)
     nonlinear = sb.ColliderWorld(T=8, M=2, L=2, task_role=role, mechanism="nonlinear", seed=5)
     assert np.isfinite(nonlinear.sample(n=500, seed=0).tasks).all()
+
+
+def test_coordinate_groups_make_block_diagonal_dynamics_and_tasks_read_one_group():
+    world = sb.ColliderWorld(T=6, M=2, L=2, state_dim=4, coordinate_groups=[0, 0, 1, 1], task_groups=[1, 0],
+                             assignment=[[1, 1], [1, 1], [0, 0]], disconnected=[], seed=2)
+    assert world.task_groups.tolist() == [1, 0]
+    cross = np.ix_([0, 1], [2, 3])
+    for child, parent in (("s2", "s1"), ("s2", "a1"), ("a3", "s3")):
+        W = world.structural_weights(child, parent)
+        assert np.all(W[cross] == 0) and np.all(W.T[cross] == 0)
+        assert np.all(W[np.ix_([0, 1], [0, 1])] != 0)
+    assert np.all(world.structural_weights("g1", "a1")[:, :2] == 0)
+    assert np.all(world.structural_weights("g1", "a1")[:, 2:] != 0)
+    assert np.all(world.structural_weights("g2", "a2")[:, 2:] == 0)
+    # so the two groups' states are independent (exact population covariance)
+    cov = world.covariance(["s1", "s2", "s3", "s4"])
+    rows = [c for t in range(4) for c in (4 * t, 4 * t + 1)]
+    cols = [c for t in range(4) for c in (4 * t + 2, 4 * t + 3)]
+    assert np.allclose(cov[np.ix_(rows, cols)], 0)
+
+
+def test_coordinate_groups_bad_input():
+    with pytest.raises(ValueError, match="mechanism='linear'"):
+        sb.ColliderWorld(T=4, M=1, state_dim=2, mechanism="nonlinear", coordinate_groups=[0, 1])
+    with pytest.raises(ValueError, match="coordinate_groups must be 2 integer labels"):
+        sb.ColliderWorld(T=4, M=1, state_dim=2, coordinate_groups=[0, 1, 1])
+    with pytest.raises(ValueError, match="task_groups needs coordinate_groups"):
+        sb.ColliderWorld(T=4, M=1, state_dim=2, task_groups=[0])
+    with pytest.raises(ValueError, match="task_groups must give each of the M=1 tasks"):
+        sb.ColliderWorld(T=4, M=1, state_dim=2, coordinate_groups=[0, 1], task_groups=[3])

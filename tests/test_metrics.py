@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import matthews_corrcoef
 
+import specbook as sb
 from specbook.metrics import structure_scores
 
 
@@ -108,3 +109,41 @@ def test_layer2_metrics_bad_input():
         jacobian_support(lambda x: x, z, tol=2)
     with pytest.raises(ValueError, match="fn must map"):
         jacobian_support(lambda x: x.sum(), z)
+
+
+def test_pair_truth_and_mean_average_precision():
+    from sklearn.metrics import average_precision_score
+
+    A = np.array([[1, 0], [1, 1], [0, 1], [1, 0]], dtype=bool)
+    truth = sb.metrics.pair_truth(A)
+    assert truth.shape == (2, 4, 4)
+    assert {tuple(p) for p in np.argwhere(truth[0])} == {(0, 1), (0, 3), (1, 3)}
+    assert {tuple(p) for p in np.argwhere(truth[1])} == {(1, 2)}
+    perfect = np.where(truth, 2.0, 1.0)
+    perfect[:, np.tril_indices(4)[0], np.tril_indices(4)[1]] = np.nan
+    assert sb.metrics.mean_average_precision(A, perfect) == 1.0
+    rng = np.random.default_rng(0)
+    stats = rng.random((2, 4, 4))
+    value, per_task = sb.metrics.mean_average_precision(A, stats, per_task=True)
+    upper = np.triu_indices(4, k=1)
+    expected = [average_precision_score(truth[i][upper], stats[i][upper]) for i in range(2)]
+    assert np.allclose(per_task, expected) and value == pytest.approx(np.mean(expected))
+    # a reversed ranking is worse than the perfect one
+    assert sb.metrics.mean_average_precision(A, -np.nan_to_num(perfect)) < 1.0
+
+
+def test_mean_average_precision_bad_input():
+    A = np.array([[1, 0], [1, 0], [0, 1]], dtype=bool)  # task 2 has a single segment: no dependent pair
+    stats = np.ones((2, 3, 3))
+    value, per_task = sb.metrics.mean_average_precision(A, stats, per_task=True)
+    assert np.isnan(per_task[1]) and value == pytest.approx(1 / 3)  # tied scores: the share of dependent pairs
+    with pytest.raises(ValueError, match=r"shape \(M, N, N\)"):
+        sb.metrics.mean_average_precision(A, np.ones((2, 4, 4)))
+    bad = stats.copy()
+    bad[0, 0, 1] = np.nan
+    with pytest.raises(ValueError, match="finite statistic"):
+        sb.metrics.mean_average_precision(A, bad)
+    with pytest.raises(ValueError, match="no task has a dependent pair"):
+        sb.metrics.mean_average_precision(np.eye(3, 2, dtype=bool), stats)
+    with pytest.raises(ValueError, match="boolean matrix"):
+        sb.metrics.pair_truth(A.astype(int))

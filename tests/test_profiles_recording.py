@@ -9,7 +9,8 @@ from specbook.recording import METRICS_ENV, read_metrics
 
 def test_profiles_grow_from_smoke_to_full():
     smoke, book, full = (sb.get_profile(name) for name in ("smoke", "book", "full"))
-    for field in ("n_samples", "n_runs", "n_worlds", "cell_timeout", "train_epochs", "gan_steps", "gan_seeds"):
+    for field in ("n_samples", "n_runs", "n_worlds", "cell_timeout", "train_epochs", "gan_steps", "gan_seeds",
+                  "video_samples", "video_train", "video_seeds", "encoder_epochs", "critic_epochs"):
         assert getattr(smoke, field) <= getattr(book, field) <= getattr(full, field)
     assert full.n_samples == 10_000 and full.n_runs == 10  # the paper's synthetic setting
     assert sb.profiles.PROFILES["book"] is book
