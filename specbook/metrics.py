@@ -14,7 +14,7 @@ from scipy.stats import rankdata
 from sklearn.base import clone
 from sklearn.kernel_approximation import Nystroem
 from sklearn.linear_model import LinearRegression, RidgeCV
-from sklearn.metrics import r2_score
+from sklearn.metrics import average_precision_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -105,8 +105,6 @@ def mean_average_precision(assignment, statistics, *, per_task=False):
     -------
     float, or (float, ndarray of shape (M,))
     """
-    from sklearn.metrics import average_precision_score
-
     truth = pair_truth(assignment)
     statistics = np.asarray(statistics, dtype=float)
     if statistics.shape != truth.shape:

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import inspect
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import torch
+from threadpoolctl import threadpool_limits
 
 from .citests import CI_TESTS, get_ci_test
 from .discovery import discover_tasks
@@ -57,6 +60,9 @@ class PixelsTrial:
         Time to build each representation and to run Algorithm 1 on it.
     other_tests : dict of str to PixelsTrial
         The same features tested with each of `run_trial`'s ``other_tests``.
+    feature_quality : dict of str to dict
+        ``r2_states`` and ``mcc_states`` of each representation, filled by :meth:`scores` on first
+        use and shared with the copies :meth:`with_test` makes (they do not depend on the test).
     """
 
     world: AgentVideoWorld
@@ -68,6 +74,7 @@ class PixelsTrial:
     encoders: dict = field(default_factory=dict)
     seconds: dict = field(default_factory=dict)
     other_tests: dict = field(default_factory=dict)
+    feature_quality: dict = field(default_factory=dict)
 
     def with_test(self, test, alpha=0.05, correction=None, **test_options):
         """A copy whose discoveries rerun Algorithm 1 on the same features with another CI test.
@@ -80,7 +87,19 @@ class PixelsTrial:
                        for name, features in self.features.items()}
         return PixelsTrial(world=self.world, seed=self.seed, states=self.states, tasks=self.tasks,
                            features=self.features, discoveries=discoveries, encoders=self.encoders,
-                           seconds={name: found.seconds for name, found in discoveries.items()})
+                           seconds={name: found.seconds for name, found in discoveries.items()},
+                           feature_quality=self.feature_quality)
+
+    def _quality(self, name):
+        if name not in self.feature_quality:
+            flat_states = self.states.reshape(-1, self.states.shape[2])
+            flat = self.features[name].reshape(-1, self.features[name].shape[2])
+            self.feature_quality[name] = {
+                "r2_states": block_r2(flat_states[:5_000], flat[:5_000], seed=self.seed),
+                "mcc_states": (mean_corr_coef(flat_states, flat) if flat.shape[1] >= flat_states.shape[1]
+                               else np.nan),
+            }
+        return self.feature_quality[name]
 
     def scores(self):
         """One row per representation: ``map``, ``accuracy``, ``mcc`` of the discovery, and how well
@@ -88,16 +107,13 @@ class PixelsTrial:
         state coordinates; ``mcc_states``: matched mean absolute correlation).
         """
         rows = []
-        flat_states = self.states.reshape(-1, self.states.shape[2])
         for name, found in self.discoveries.items():
-            flat = self.features[name].reshape(-1, self.features[name].shape[2])
+            structure = structure_scores(self.world.assignment, found.segment_tasks)
             rows.append({
                 "representation": name, "seed": self.seed,
                 "map": mean_average_precision(self.world.assignment, found.statistics),
-                **{key: structure_scores(self.world.assignment, found.segment_tasks)[key]
-                   for key in ("accuracy", "mcc")},
-                "r2_states": block_r2(flat_states[:5_000], flat[:5_000], seed=self.seed),
-                "mcc_states": mean_corr_coef(flat_states, flat) if flat.shape[1] >= flat_states.shape[1] else np.nan,
+                "accuracy": structure["accuracy"], "mcc": structure["mcc"],
+                **self._quality(name),
                 "seconds": self.seconds[name],
             })
         return pd.DataFrame(rows)
@@ -110,6 +126,19 @@ def _test_options(test, test_options, seed):
     if isinstance(test, str) and "seed" in inspect.signature(CI_TESTS[test]).parameters:
         test_options.setdefault("seed", seed)
     return test_options
+
+
+@contextmanager
+def _one_thread():
+    """Torch and BLAS on one thread: the same numbers here or in a worker, and two workers do not
+    fight over two cores."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(1):
+            yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _check_representations(representations):
@@ -166,40 +195,32 @@ def run_trial(world, n, *, seed=0, representations=tuple(REPRESENTATIONS), test=
     for name, options in other_tests.items():
         _test_options(name, options, seed)
 
-    video = world.sample(n, seed=seed)
-    trial = PixelsTrial(world=world, seed=seed, states=video.states, tasks=video.tasks)
-    for name in progress_bar(names, progress=progress, desc="representations", unit="rep"):
-        start = time.perf_counter()
-        if name == "states":
-            features = video.states
-        elif name == "frames":
-            features = frame_pca(video.frames, encoder_options["n_latents"], seed=seed)
-        else:
-            encoder = FrameVAE(prior=_ENCODER_PRIORS[name], seed=seed, progress=progress,
-                               **encoder_options).fit(video.frames[:n_train])
-            trial.encoders[name] = encoder
-            features = encoder.transform(video.frames)
-        trial.features[name] = features
-        trial.discoveries[name] = discover_tasks(features, video.tasks, L=world.L, test=test, alpha=alpha,
-                                                 correction=correction, **test_options)
-        trial.seconds[name] = time.perf_counter() - start
-    for name, options in other_tests.items():
-        trial.other_tests[name] = trial.with_test(name, alpha=alpha, correction=correction, **options)
-    return trial
+    with _one_thread():
+        video = world.sample(n, seed=seed)
+        trial = PixelsTrial(world=world, seed=seed, states=video.states, tasks=video.tasks)
+        for name in progress_bar(names, progress=progress, desc="representations", unit="rep"):
+            start = time.perf_counter()
+            if name == "states":
+                features = video.states
+            elif name == "frames":
+                features = frame_pca(video.frames, encoder_options["n_latents"], seed=seed)
+            else:
+                encoder = FrameVAE(prior=_ENCODER_PRIORS[name], seed=seed, progress=progress,
+                                   **encoder_options).fit(video.frames[:n_train])
+                trial.encoders[name] = encoder
+                features = encoder.transform(video.frames)
+            trial.features[name] = features
+            trial.discoveries[name] = discover_tasks(features, video.tasks, L=world.L, test=test, alpha=alpha,
+                                                     correction=correction, **test_options)
+            trial.seconds[name] = time.perf_counter() - start
+        for name, options in other_tests.items():
+            trial.other_tests[name] = trial.with_test(name, alpha=alpha, correction=correction, **options)
+        return trial
 
 
 def _run_one(args):
-    import torch
-    from threadpoolctl import threadpool_limits
-
     world, kwargs = args
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # two workers with two threads each would fight over two cores
-    try:
-        with threadpool_limits(1):
-            return run_trial(world, **kwargs)
-    finally:
-        torch.set_num_threads(threads)
+    return run_trial(world, **kwargs)
 
 
 def run_trials(worlds, n, *, seeds, n_jobs=1, **options):
