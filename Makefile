@@ -28,8 +28,9 @@ book: $(STAMP)
 	@echo "== open _build/html/index.html"
 
 ## Run the whole test suite (unit tests, notebook checks, smoke run + regression check, book build).
+## Two workers: the book build and the browser test on one, the other tests on the other.
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 ## Re-pair every chapter's .ipynb with its MyST source after editing the .md.
 sync: $(STAMP)

@@ -6,8 +6,12 @@ Examples
 
     python -m specbook run --profile smoke --jobs 4
     python -m specbook run 01 03 --profile book --resume
+    python -m specbook run --profile book --executor dask --jobs 4
+    python -m specbook run --profile full --executor dask --scheduler tcp://scheduler-host:8786
     python -m specbook check runs/smoke
     python -m specbook check runs/smoke --update
+    python -m specbook assignments 01 02 --out assignments/
+    python -m specbook report runs/book
 
 Exit status: 0 when everything passed, 1 when a chapter failed or a number
 moved, 2 for bad arguments.
@@ -38,6 +42,13 @@ def _add_run_command(commands) -> None:
     run.add_argument("--notebooks", type=Path, metavar="DIR",
                      help="folder of the chapters (default: ./notebooks)")
     run.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
+    # The choices of specbook.runner.EXECUTORS, spelled out: the runner needs papermill to import.
+    run.add_argument("--executor", choices=("local", "dask"), default="local",
+                     help="where chapters run: local (this machine's processes) or dask (tasks on a "
+                          "Dask cluster, as are the fits the chapters fan out); default: local")
+    run.add_argument("--scheduler", metavar="ADDRESS",
+                     help="with --executor dask: scheduler of a running cluster, e.g. tcp://host:8786 "
+                          "(default: a local cluster of --jobs workers, started for the run)")
     run.set_defaults(handler=_run)
 
 
@@ -45,10 +56,15 @@ def _run(args: argparse.Namespace) -> int:
     # Imported here: papermill is an optional extra (specbook[run]) and slow to import; `check` needs neither.
     from .runner import run_chapters
 
-    result = run_chapters(
-        args.chapters or None, profile=args.profile, seed=args.seed, out=args.out, jobs=args.jobs,
-        resume=args.resume, notebooks_dir=args.notebooks, timeout=args.timeout, progress=args.progress,
-    )
+    try:
+        result = run_chapters(
+            args.chapters or None, profile=args.profile, seed=args.seed, out=args.out, jobs=args.jobs,
+            resume=args.resume, notebooks_dir=args.notebooks, timeout=args.timeout, progress=args.progress,
+            executor=args.executor, scheduler=args.scheduler,
+        )
+    except ImportError as exc:  # --executor dask without dask.distributed installed
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(result.summary())
     for message in result.failure_messages():
         print(f"FAILED {message}", file=sys.stderr)
@@ -70,6 +86,52 @@ def _check(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+def _add_assignments_command(commands) -> None:
+    assignments = commands.add_parser(
+        "assignments", help="write student notebooks (solutions as stubs) and instructor copies")
+    assignments.add_argument("chapters", nargs="*", metavar="CHAPTER",
+                             help="chapters by stem or number; default: every chapter with exercises")
+    assignments.add_argument("--out", type=Path, default=Path("assignments"),
+                             help="folder for student/ and instructor/ (default: ./assignments)")
+    assignments.add_argument("--profile", choices=sorted(PROFILES),
+                             help="profile written into the copies (default: the chapter's own, book)")
+    assignments.add_argument("--notebooks", type=Path, metavar="DIR",
+                             help="folder of the chapters (default: ./notebooks)")
+    assignments.set_defaults(handler=_assignments)
+
+
+def _assignments(args: argparse.Namespace) -> int:
+    from .assignments import make_assignments
+
+    written = make_assignments(args.chapters or None, args.out, notebooks_dir=args.notebooks,
+                               profile=args.profile)
+    for chapter in written:
+        labels = ", ".join(exercise.label for exercise in chapter.exercises)
+        print(f"{chapter.stem}: {len(chapter.exercises)} exercise(s) ({labels})")
+    print(f"{len(written)} chapter(s): student copies in {args.out / 'student'}, "
+          f"instructor copies in {args.out / 'instructor'}")
+    return 0
+
+
+def _add_report_command(commands) -> None:
+    report = commands.add_parser(
+        "report", help="write the reproduction report and the status page of a run folder")
+    report.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="run folder written by `run`")
+    report.add_argument("--out", type=Path, metavar="DIR",
+                        help="folder for reproduction.md and status.md (default: RUN_DIR)")
+    report.set_defaults(handler=_report)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from .reproduction import judge_run, write_report
+
+    for verdict in judge_run(args.run_dir):
+        print(f"{verdict.verdict:<15} {verdict.claim.experiment}")
+    for path in write_report(args.run_dir, args.out):
+        print(f"wrote {path}")
+    return 0
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m specbook",
@@ -80,6 +142,8 @@ def _build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_run_command(commands)
     _add_check_command(commands)
+    _add_assignments_command(commands)
+    _add_report_command(commands)
     return parser
 
 

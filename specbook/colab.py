@@ -16,3 +16,22 @@ import sys
 
 if "google.colab" in sys.modules:
     %pip install --quiet "specbook @ git+{REPOSITORY}@{REVISION}"'''
+
+
+def colab_url(stem: str) -> str:
+    """The address that opens chapter `stem`'s ``.ipynb`` from the repository in Colab.
+
+    Parameters
+    ----------
+    stem : str
+        The chapter, e.g. ``"01_collider_world"``.
+
+    Returns
+    -------
+    str
+    """
+    prefix = "https://github.com/"
+    if not REPOSITORY.startswith(prefix):
+        raise ValueError(f"REPOSITORY={REPOSITORY!r} is not a GitHub address; Colab opens notebooks from GitHub.")
+    return (f"https://colab.research.google.com/github/{REPOSITORY[len(prefix):]}"
+            f"/blob/{REVISION}/notebooks/{stem}.ipynb")

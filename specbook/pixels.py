@@ -233,8 +233,10 @@ def run_trials(worlds, n, *, seeds, n_jobs=1, **options):
     seeds : sequence of int
         One per world.
     n_jobs : int, default=1
-        Worker processes. Every trial runs on one thread (torch and BLAS), here or in a
-        worker, so the numbers do not depend on `n_jobs`.
+        Worker processes, or tasks on the Dask cluster named by
+        :data:`specbook.parallel.DASK_SCHEDULER_ENV` (see :func:`specbook.parallel.run_parallel`).
+        Every trial runs on one thread (torch and BLAS), here or in a worker, so the
+        numbers do not depend on `n_jobs` or on where the trials ran.
     **options
         Passed to :func:`run_trial` (progress bars are turned off in workers).
 
@@ -242,7 +244,9 @@ def run_trials(worlds, n, *, seeds, n_jobs=1, **options):
     -------
     list of PixelsTrial
     """
-    from joblib import Parallel, delayed
+    from joblib import delayed
+
+    from .parallel import run_parallel
 
     worlds, seeds = list(worlds), list(seeds)
     if len(worlds) != len(seeds):
@@ -253,7 +257,7 @@ def run_trials(worlds, n, *, seeds, n_jobs=1, **options):
     calls = [(world, {"n": n, "seed": seed, **options}) for world, seed in zip(worlds, seeds)]
     if n_jobs == 1:
         return [_run_one(call) for call in calls]
-    return Parallel(n_jobs=n_jobs)(delayed(_run_one)(call) for call in calls)
+    return run_parallel([delayed(_run_one)(call) for call in calls], n_jobs)
 
 
 def summarise(trials):

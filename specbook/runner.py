@@ -15,10 +15,16 @@ in the run folder::
 A chapter that fails does not stop the run; the failures are reported at the
 end. ``python -m specbook check`` then compares ``metrics.json`` with
 ``expected/<profile>.json``.
+
+Chapters run in this process or in worker processes (``executor="local"``), or as
+tasks on a Dask cluster (``executor="dask"``), whose scheduler address the chapter
+kernels then find in :data:`specbook.parallel.DASK_SCHEDULER_ENV`, so that their own
+fan-outs (seeds, models) become tasks on the same cluster.
 """
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import multiprocessing
 import numbers
@@ -27,7 +33,9 @@ import platform
 import re
 import subprocess
 import sys
+import threading
 import time
+import uuid
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -42,17 +50,28 @@ from tqdm.auto import tqdm
 import specbook
 
 from .cache import CACHE_ENV
+from .parallel import DASK_SCHEDULER_ENV, import_distributed
 from .profiles import Profile
 from .profiles import get as get_profile
 from .progress import PROGRESS_ENV
 from .recording import METRICS_ENV, read_metrics
 
-__all__ = ["RunResult", "run_chapters", "find_chapters", "CHAPTER_FILE"]
+__all__ = ["RunResult", "run_chapters", "find_chapters", "CHAPTER_FILE", "EXECUTORS"]
 
 _BLAS_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+# A Dask Nanny sets these for its worker process (glibc then hands freed memory back at once).
+# A chapter's kernel goes without them, as under the local executor: with them, chapter 8's
+# renderer draws about three times fewer images per second.
+_DASK_WORKER_ONLY_VARIABLES = ("MALLOC_TRIM_THRESHOLD_",)
 
 #: File names the runner treats as chapters: two digits, an underscore, a lower-case slug.
 CHAPTER_FILE = re.compile(r"^\d\d_[a-z0-9_]+\.ipynb$")
+
+#: Where :func:`run_chapters` can execute chapters: here and in local worker processes, or on a Dask cluster.
+EXECUTORS = ("local", "dask")
+
+# os.environ is one per process: a Dask worker process executes one chapter at a time.
+_WORKER_CHAPTER_LOCK = threading.Lock()
 
 
 @dataclass
@@ -115,6 +134,7 @@ class _ChapterJob:
     cwd: Path
     blas_threads: int
     cache_dir: Path
+    dask_scheduler: str | None = None
 
 
 def find_chapters(notebooks_dir) -> dict[str, Path]:
@@ -138,7 +158,8 @@ def find_chapters(notebooks_dir) -> dict[str, Path]:
 
 
 def run_chapters(chapters=None, *, profile="book", seed=0, out=None, jobs=1, resume=False,
-                 notebooks_dir=None, timeout=None, progress=True) -> RunResult:
+                 notebooks_dir=None, timeout=None, progress=True, executor="local",
+                 scheduler=None) -> RunResult:
     """Execute chapters with papermill and write the run folder.
 
     Parameters
@@ -153,7 +174,8 @@ def run_chapters(chapters=None, *, profile="book", seed=0, out=None, jobs=1, res
     out : str or Path, optional
         Run folder; default ``runs/<profile>``.
     jobs : int, default=1
-        Chapters executed at once. Above 1, each runs in its own worker process.
+        Chapters executed at once. Above 1, each runs in its own worker process; with
+        ``executor="dask"``, each on a Dask worker of its own.
     resume : bool, default=False
         Skip a chapter that passed in `out` with the same inputs (notebook bytes,
         profile, seed, timeout and specbook's source) and reuse its results.
@@ -164,6 +186,18 @@ def run_chapters(chapters=None, *, profile="book", seed=0, out=None, jobs=1, res
         Seconds one cell may run; default the profile's ``cell_timeout``.
     progress : bool, default=True
         Show a progress bar over the chapters on stderr.
+    executor : {"local", "dask"}, default="local"
+        ``"local"`` executes the chapters in this process, or in `jobs` worker
+        processes. ``"dask"`` makes each chapter a task on a Dask cluster (needs
+        ``pip install "specbook[dask]"``) and passes the scheduler's address to the
+        chapter kernels, so that the package's fan-outs in them
+        (:func:`specbook.parallel.fit_many`, :func:`specbook.pixels.run_trials`)
+        become tasks on the same cluster. The numbers do not depend on the executor.
+    scheduler : str, optional
+        Only with ``executor="dask"``: address of the scheduler of a running cluster
+        (``"tcp://host:8786"``). Its workers must see the notebooks and the run folder
+        at the same paths, and have the same environment. None starts a
+        ``LocalCluster`` of `jobs` single-threaded worker processes for the run.
 
     Returns
     -------
@@ -181,51 +215,56 @@ def run_chapters(chapters=None, *, profile="book", seed=0, out=None, jobs=1, res
         timeout = sizes.cell_timeout
     elif isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or timeout <= 0:
         raise ValueError(f"timeout must be a positive number of seconds per cell; got {timeout!r}.")
+    _check_executor(executor, scheduler)
     out = Path("runs") / profile if out is None else Path(out)
+    blas_threads = max(1, (os.cpu_count() or 1) // jobs)
 
-    # Provenance is taken before anything is written, so the run's own output cannot make the tree dirty.
-    git_commit = _git(["rev-parse", "HEAD"], notebooks_dir.parent)
-    git_status = _git(["status", "--porcelain"], notebooks_dir.parent)
-    (out / "notebooks").mkdir(parents=True, exist_ok=True)
-    (out / "metrics").mkdir(exist_ok=True)
-    state_path = out / "state.json"
-    state = json.loads(state_path.read_text()) if state_path.exists() else {}
-    started = datetime.now(timezone.utc)
-    clock = time.perf_counter()
+    # The cluster is reached before anything is written, so a wrong address leaves no run folder.
+    with _chapter_executor(executor, scheduler, jobs, blas_threads) as (execute_all, dask_scheduler):
+        # Provenance is taken before anything is written, so the run's own output cannot make the tree dirty.
+        git_commit = _git(["rev-parse", "HEAD"], notebooks_dir.parent)
+        git_status = _git(["status", "--porcelain"], notebooks_dir.parent)
+        (out / "notebooks").mkdir(parents=True, exist_ok=True)
+        (out / "metrics").mkdir(exist_ok=True)
+        state_path = out / "state.json"
+        state = json.loads(state_path.read_text()) if state_path.exists() else {}
+        started = datetime.now(timezone.utc)
+        clock = time.perf_counter()
 
-    source_digest = _specbook_source_digest()
-    outcomes, hashes, pending = {}, {}, []
-    for stem, notebook in selected.items():
-        job = _ChapterJob(
-            stem=stem,
-            notebook=notebook,
-            executed=(out / "notebooks" / f"{stem}.ipynb").resolve(),
-            metrics_file=(out / "metrics" / f"{stem}.json").resolve(),
-            parameters={"PROFILE": profile, "SEED": int(seed)},
-            timeout=timeout,
-            cwd=notebooks_dir,
-            blas_threads=max(1, (os.cpu_count() or 1) // jobs),
-            cache_dir=(out / "cache").resolve(),
-        )
-        hashes[stem] = _input_hash(notebook, sizes, seed, timeout, source_digest)
-        previous = state.get(stem, {})
-        if (resume and previous.get("status") == "passed" and previous.get("input_hash") == hashes[stem]
-                and job.executed.exists() and job.metrics_file.exists()):
-            outcomes[stem] = {"status": "passed", "seconds": previous["seconds"], "resumed": True,
-                              "error": None}
-        else:
-            pending.append(job)
+        source_digest = _specbook_source_digest()
+        outcomes, hashes, pending = {}, {}, []
+        for stem, notebook in selected.items():
+            job = _ChapterJob(
+                stem=stem,
+                notebook=notebook,
+                executed=(out / "notebooks" / f"{stem}.ipynb").resolve(),
+                metrics_file=(out / "metrics" / f"{stem}.json").resolve(),
+                parameters={"PROFILE": profile, "SEED": int(seed)},
+                timeout=timeout,
+                cwd=notebooks_dir,
+                blas_threads=blas_threads,
+                cache_dir=(out / "cache").resolve(),
+                dask_scheduler=dask_scheduler,
+            )
+            hashes[stem] = _input_hash(notebook, sizes, seed, timeout, source_digest)
+            previous = state.get(stem, {})
+            if (resume and previous.get("status") == "passed" and previous.get("input_hash") == hashes[stem]
+                    and job.executed.exists() and job.metrics_file.exists()):
+                outcomes[stem] = {"status": "passed", "seconds": previous["seconds"], "resumed": True,
+                                  "error": None}
+            else:
+                pending.append(job)
 
-    with tqdm(total=len(selected), desc=f"specbook run ({profile})", unit="chapter",
-              file=sys.stderr, disable=not progress) as bar:
-        bar.update(len(outcomes))
-        for job, outcome in _execute_all(pending, jobs):
-            outcomes[job.stem] = {**outcome, "resumed": False}
-            state[job.stem] = {"status": outcome["status"], "input_hash": hashes[job.stem],
-                               "seconds": outcome["seconds"]}
-            _write_json(state_path, state)  # after every chapter, so an interrupted run can resume
-            bar.set_postfix_str(job.stem)
-            bar.update()
+        with tqdm(total=len(selected), desc=f"specbook run ({profile})", unit="chapter",
+                  file=sys.stderr, disable=not progress) as bar:
+            bar.update(len(outcomes))
+            for job, outcome in execute_all(pending):
+                outcomes[job.stem] = {**outcome, "resumed": False}
+                state[job.stem] = {"status": outcome["status"], "input_hash": hashes[job.stem],
+                                   "seconds": outcome["seconds"]}
+                _write_json(state_path, state)  # after every chapter, so an interrupted run can resume
+                bar.set_postfix_str(job.stem)
+                bar.update()
 
     chapter_entries = {
         stem: {
@@ -243,10 +282,13 @@ def run_chapters(chapters=None, *, profile="book", seed=0, out=None, jobs=1, res
         "seed": int(seed),
         "profile_sizes": sizes.as_dict(),
         "timeout": timeout,
+        "executor": executor,
+        "dask_scheduler": dask_scheduler,
         "specbook_version": specbook.__version__,
         "git_commit": git_commit,
         "git_dirty": None if git_status is None else bool(git_status),
         "python": platform.python_version(),
+        "packages": _package_versions(),
         "platform": platform.platform(),
         "notebooks_dir": str(notebooks_dir),
         "started": started.isoformat(timespec="seconds"),
@@ -259,6 +301,21 @@ def run_chapters(chapters=None, *, profile="book", seed=0, out=None, jobs=1, res
     result = RunResult(out=out, metrics=metrics, failed=failed)
     (out / "report.md").write_text(_render_report(result))
     return result
+
+
+def _check_executor(executor, scheduler) -> None:
+    if executor not in EXECUTORS:
+        raise ValueError(f"executor={executor!r} is not an executor; choose one of {list(EXECUTORS)}.")
+    if scheduler is None:
+        return
+    if executor != "dask":
+        raise ValueError(
+            f"scheduler={scheduler!r} is only used with executor='dask'; got executor={executor!r} "
+            "(CLI: --executor dask --scheduler ADDRESS)."
+        )
+    if not isinstance(scheduler, str) or not scheduler.strip():
+        raise ValueError(f"scheduler must be the address of a Dask scheduler, like 'tcp://host:8786'; "
+                         f"got {scheduler!r}.")
 
 
 def _resolve_notebooks_dir(notebooks_dir) -> Path:
@@ -335,6 +392,95 @@ def _execute_all(jobs_to_run: list[_ChapterJob], jobs: int):
             pool.shutdown(cancel_futures=True)
 
 
+@contextmanager
+def _chapter_executor(executor: str, scheduler, jobs: int, blas_threads: int):
+    """Yield ``(execute_all, dask_scheduler)`` for one run.
+
+    ``execute_all(pending)`` yields ``(job, outcome)`` as chapters finish;
+    ``dask_scheduler`` is the address of the Dask scheduler the chapters run on (None
+    for the local executor). A cluster started here is closed on the way out.
+    """
+    if executor == "local":
+        yield (lambda pending: _execute_all(pending, jobs)), None
+        return
+    distributed = import_distributed()
+    with _dask_client(distributed, scheduler, jobs, blas_threads) as client:
+        yield (lambda pending: _execute_on_dask(pending, jobs, client)), client.scheduler.address
+
+
+@contextmanager
+def _dask_client(distributed, scheduler, jobs: int, blas_threads: int):
+    """A client of the cluster at `scheduler`, or of a LocalCluster of `jobs` workers started for the run."""
+    if scheduler is not None:
+        try:
+            client = distributed.Client(scheduler)
+        except (OSError, ValueError) as exc:  # refused, unreachable, timed out, not an address
+            raise ValueError(f"scheduler={scheduler!r}: no Dask scheduler answered there ({exc}).") from exc
+        with client:
+            yield client
+        return
+    import dask
+
+    # A chapter kernel inherits its worker's BLAS settings: give the workers those the local
+    # executor gives a kernel (a user's setting wins here too), and none of the worker-only
+    # settings. Each Nanny writes its settings (and a hash seed) into this process's
+    # environment as it starts its worker, so the environment is put back after.
+    worker_environment = {name: str(blas_threads) for name in _BLAS_THREAD_VARIABLES}
+    worker_environment.update(dict.fromkeys(_DASK_WORKER_ONLY_VARIABLES))  # None: not set
+    config = {f"distributed.nanny.pre-spawn-environ.{name}": value for name, value in worker_environment.items()}
+    with _restored_environment(), dask.config.set(config):
+        # A free port for the dashboard: another run, or the user's own cluster, may hold 8787.
+        cluster = distributed.LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
+                                           dashboard_address="127.0.0.1:0")
+    with cluster, distributed.Client(cluster) as client:
+        yield client
+
+
+def _execute_on_dask(jobs_to_run: list[_ChapterJob], jobs: int, client):
+    """Yield ``(job, outcome)`` as chapters finish on the cluster, at most `jobs` at once, one per worker."""
+    from distributed import as_completed
+
+    waiting, running = list(jobs_to_run), {}  # running: future -> (job, worker address)
+    finished = as_completed(loop=client.loop)
+
+    def start_chapters():
+        if waiting and not running:
+            client.wait_for_workers(1)  # a cluster of one's own may have no worker yet
+        busy = {worker for _, worker in running.values()}
+        idle = [worker for worker in client.nthreads() if worker not in busy]
+        while waiting and idle and len(running) < jobs:
+            job, worker = waiting.pop(0), idle.pop(0)
+            # Pinned to an idle worker; should that worker die, the scheduler may use another.
+            future = client.submit(_execute_chapter_on_worker, job, key=f"chapter-{job.stem}-{uuid.uuid4().hex}",
+                                   workers=[worker], allow_other_workers=True)
+            running[future] = (job, worker)
+            finished.add(future)
+
+    try:
+        start_chapters()
+        for future in finished:
+            job, _ = running.pop(future)
+            yield job, future.result()
+            start_chapters()
+    finally:
+        # When interrupted, drop the chapters not finished yet instead of waiting for them.
+        client.cancel(list(running))
+
+
+def _execute_chapter_on_worker(job: _ChapterJob) -> dict:
+    """:func:`_execute_chapter` as a Dask task.
+
+    The task leaves the worker's thread pool first: the chapter's kernel may send its
+    own fan-out to this cluster, and chapters holding every worker thread would wait
+    for it forever.
+    """
+    from distributed import secede
+
+    secede()
+    with _WORKER_CHAPTER_LOCK, _environment(dict.fromkeys(_DASK_WORKER_ONLY_VARIABLES)):
+        return _execute_chapter(job)
+
+
 def _execute_chapter(job: _ChapterJob) -> dict:
     """Execute one chapter; return its status, seconds and error (None when it passed)."""
     # Stale files would pass off an earlier run's results as this one's.
@@ -351,6 +497,9 @@ def _execute_chapter(job: _ChapterJob) -> dict:
     # OpenBLAS spin and can slow small matrix products a hundredfold. A user's setting wins.
     for name in _BLAS_THREAD_VARIABLES:
         variables[name] = os.environ.get(name, str(job.blas_threads))
+    if job.dask_scheduler is not None:
+        # The kernel's fan-outs (specbook.parallel.run_parallel) become tasks on the same cluster.
+        variables[DASK_SCHEDULER_ENV] = job.dask_scheduler
     with _environment(variables):
         try:
             papermill.execute_notebook(
@@ -370,9 +519,14 @@ def _execute_chapter(job: _ChapterJob) -> dict:
 
 
 @contextmanager
-def _environment(variables: dict[str, str]):
+def _environment(variables: dict[str, str | None]):
+    """Set `variables` (None: unset) in os.environ, and put the previous values back on the way out."""
     saved = {name: os.environ.get(name) for name in variables}
-    os.environ.update(variables)
+    for name, value in variables.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
     try:
         yield
     finally:
@@ -381,6 +535,17 @@ def _environment(variables: dict[str, str]):
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+@contextmanager
+def _restored_environment():
+    """Put back every environment variable on the way out, whatever changed it meanwhile."""
+    saved = dict(os.environ)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def _error_entry(job: _ChapterJob, ename, evalue, executed_index, exec_count, source) -> dict:
@@ -426,6 +591,20 @@ def _chapter_cell_index(notebook: Path, executed_index, source):
     return executed_index
 
 
+#: Packages whose versions a run records, because the numbers depend on them.
+_RECORDED_PACKAGES = ("numpy", "scipy", "torch", "scikit-learn", "pandas", "networkx", "papermill")
+
+
+def _package_versions() -> dict[str, str | None]:
+    versions = {}
+    for name in _RECORDED_PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
 def _git(args: list[str], cwd: Path):
     """Output of a git command in `cwd`, or None when git or the checkout is missing."""
     try:
@@ -469,6 +648,8 @@ def _render_report(result: RunResult) -> str:
         f"# specbook run: profile `{run['profile']}`",
         "",
         f"- profile `{run['profile']}` ({sizes}), seed {run['seed']}, cell timeout {run['timeout']} s",
+        f"- executor `{run['executor']}`"
+        + (f" on the Dask scheduler at `{run['dask_scheduler']}`" if run["dask_scheduler"] else ""),
         f"- specbook {run['specbook_version']}, commit {commit}, Python {run['python']} on {run['platform']}",
         f"- started {run['started']}, finished {run['finished']} ({run['total_seconds']:.1f} s)",
         f"- {len(run['chapters']) - len(result.failed)} of {len(run['chapters'])} chapter(s) passed",

@@ -1,12 +1,84 @@
-"""Print how long each stage of the suite took (CI keeps an eye on its 45-minute budget)."""
+"""Print how long each stage of the suite took (CI keeps an eye on its 45-minute budget).
+
+Also the HTML book shared by test_book.py and test_browser.py: it is built once per session.
+"""
+import os
+import subprocess
+import sys
 from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
 
 STAGES = {
     "test_book.py": "book build",
+    "test_browser.py": "browser test",
     "test_chapters.py": "smoke run of every chapter",
     "test_runner.py": "runner",
     "test_notebooks.py": "notebook shape",
 }
+
+#: Lines that tests add to the end of the report (see the ``report_lines`` fixture).
+REPORT_LINES = pytest.StashKey[list]()
+
+
+def build_book(source: Path, output: Path):
+    """``jupyter-book build`` of ``source`` into ``output``, as `make book` does (warnings are errors)."""
+    # as `make book` does: no progress bars in the saved outputs
+    return subprocess.run(
+        [str(JUPYTER_BOOK), "build", str(source), "--path-output", str(output), "--builder", "html", "-W", "--keep-going"],
+        capture_output=True, text=True, timeout=1800, env={**os.environ, "SPECBOOK_PROGRESS": "0"},
+    )
+
+
+@pytest.fixture(scope="session")
+def build():
+    """The build function itself, for tests that build a book of their own."""
+    return build_book
+
+
+@pytest.fixture(scope="session")
+def book(tmp_path_factory):
+    """The repository's HTML book (its ``_build/html`` folder), built once per session.
+
+    Building takes about 22 minutes (every chapter at the ``book`` profile). To reuse a book
+    that is already built, set ``SPECBOOK_BUILT_BOOK`` to its ``_build/html`` folder, e.g.
+    ``SPECBOOK_BUILT_BOOK=_build/html .venv/bin/pytest tests/test_browser.py``; the tests then
+    check that book as it is (a book built at another profile may fail the content checks of
+    test_book.py).
+    """
+    prebuilt = os.environ.get("SPECBOOK_BUILT_BOOK")
+    if prebuilt:
+        html = Path(prebuilt).expanduser().resolve()
+        if not (html / "index.html").is_file():
+            pytest.fail(f"SPECBOOK_BUILT_BOOK={prebuilt}: no index.html there (expected a built book's _build/html)")
+        return html
+    output = tmp_path_factory.mktemp("book")
+    done = build_book(ROOT, output)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    return output / "_build" / "html"
+
+
+@pytest.fixture(scope="session")
+def report_lines(pytestconfig):
+    """A list whose lines are printed at the end of the run, after the time per stage."""
+    return pytestconfig.stash.setdefault(REPORT_LINES, [])
+
+
+def pytest_sessionfinish(session):
+    # Under pytest-xdist the notes live in a worker; send them to the controller.
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["specbook_notes"] = session.config.stash.get(REPORT_LINES, [])
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    notes = getattr(node, "workeroutput", {}).get("specbook_notes", [])
+    node.config.stash.setdefault(REPORT_LINES, []).extend(notes)
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -20,3 +92,8 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section("time per stage")
         for stage, total in sorted(seconds.items(), key=lambda item: -item[1]):
             terminalreporter.write_line(f"{total:8.1f} s  {stage}")
+    lines = terminalreporter.config.stash.get(REPORT_LINES, [])
+    if lines:
+        terminalreporter.section("notes from the tests")
+        for line in lines:
+            terminalreporter.write_line(line)

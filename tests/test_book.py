@@ -1,36 +1,21 @@
-"""The HTML book builds with warnings as errors, and a failing chapter fails the build loudly."""
-import os
+"""The HTML book builds with warnings as errors, and a failing chapter fails the build loudly.
+
+The book itself (fixture ``book``) is built once per session in conftest.py, shared with test_browser.py.
+"""
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
 
-pytestmark = pytest.mark.slow
-
-
-def build(source: Path, output: Path):
-    # as `make book` does: no progress bars in the saved outputs
-    return subprocess.run(
-        [str(JUPYTER_BOOK), "build", str(source), "--path-output", str(output), "--builder", "html", "-W", "--keep-going"],
-        capture_output=True, text=True, timeout=1800, env={**os.environ, "SPECBOOK_PROGRESS": "0"},
-    )
-
-
-@pytest.fixture(scope="module")
-def book(tmp_path_factory):
-    output = tmp_path_factory.mktemp("book")
-    done = build(ROOT, output)
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
-    return output / "_build" / "html"
+# One worker builds the book once and the browser test reads the same build (make test runs two workers).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
 
 
 def test_the_book_renders_every_page(book):
-    for page in ["book/intro", "book/running", "book/notation", "book/references",
+    for page in ["book/intro", "book/running", "book/notation", "book/references", "book/teaching",
+                 "book/reproduction", "book/status",
                  "notebooks/00_quickstart", "notebooks/01_collider_world", "notebooks/02_band_ci_theorem1",
                  "notebooks/03_why_colliders", "notebooks/04_algorithm1", "notebooks/05_structure_benchmark",
                  "notebooks/06_generalist_superset", "notebooks/07_sparsity_tightening", "notebooks/08_gan_editing",
@@ -55,7 +40,7 @@ def test_chapters_are_executed_with_figures_theorem_boxes_and_exercises(book):
     assert pixels.count("<img") >= 7 and "recorded gcm_map_latents" in pixels  # strips, curves, scatter, bars
 
 
-def test_a_failing_chapter_fails_the_build_naming_it(tmp_path):
+def test_a_failing_chapter_fails_the_build_naming_it(tmp_path, build):
     project = tmp_path / "project"
     (project / "notebooks").mkdir(parents=True)
     shutil.copy(ROOT / "_config.yml", project / "_config.yml")

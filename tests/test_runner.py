@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 
 from specbook.recording import METRICS_ENV
@@ -92,6 +93,7 @@ def test_metrics_json_holds_injected_parameters_and_provenance(broken_run):
     assert written["timeout"] == 300  # the smoke profile's cell_timeout
     assert written["notebooks_dir"] == str((base / "notebooks").resolve())
     assert written["git_commit"] is None and written["git_dirty"] is None  # tmp is not a checkout
+    assert written["packages"]["numpy"] == np.__version__ and set(written["packages"]) >= {"torch", "scipy"}
     ok_metrics = written["chapters"]["00_ok"]["metrics"]
     assert ok_metrics["profile"] == {"value": "smoke"}
     assert ok_metrics["seed"] == {"value": SEED}

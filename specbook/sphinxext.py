@@ -1,0 +1,64 @@
+"""The book's Sphinx extension: "Open in Colab" badges, and no script included twice.
+
+Enable it with ``sphinx: extra_extensions: [specbook.sphinxext]`` in ``_config.yml``.
+
+- Every chapter page gets a badge at the top linking to the chapter's ``.ipynb`` in
+  the repository named by :mod:`specbook.colab` (the same place the chapters' install
+  cell reads), so the book, the install cell and the badge name one revision.
+- Under Sphinx 7.4 the inline scripts that sphinx-thebe and sphinx-togglebutton add
+  appear twice in every page; a second ``const THEBE_JS_URL`` is a JavaScript
+  SyntaxError in the reader's console. Each page keeps the first copy only.
+"""
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from .colab import colab_url
+
+#: Pages whose names start with this are chapters (``notebooks/NN_slug``).
+CHAPTER_PREFIX = "notebooks/"
+BADGE_FILE = "colab-badge.svg"
+
+
+def _add_static_path(app) -> None:
+    app.config.html_static_path.append(str(Path(__file__).with_name("_static")))
+
+
+def _script_key(script):
+    # The second copy of an inline script has filename "" where the first has None.
+    attributes = getattr(script, "attributes", {})
+    return getattr(script, "filename", None) or "", tuple(sorted((k, str(v)) for k, v in attributes.items()))
+
+
+def _drop_repeated_scripts(context) -> None:
+    seen, unique = set(), []
+    for script in context.get("script_files", []):
+        key = _script_key(script)
+        if key not in seen:
+            seen.add(key)
+            unique.append(script)
+    context["script_files"] = unique
+
+
+def _add_badge(pagename, context) -> None:
+    if not pagename.startswith(CHAPTER_PREFIX) or "body" not in context:
+        return
+    stem = pagename[len(CHAPTER_PREFIX):]
+    image = context["pathto"](f"_static/{BADGE_FILE}", 1)
+    badge = (f'<p class="colab-badge-line"><a class="colab-badge" href="{html.escape(colab_url(stem))}" '
+             f'target="_blank" rel="noopener"><img src="{html.escape(image)}" alt="Open In Colab" '
+             'width="117" height="20"></a></p>\n')
+    context["body"] = badge + context["body"]
+
+
+def _page_context(app, pagename, templatename, context, doctree) -> None:
+    _drop_repeated_scripts(context)
+    _add_badge(pagename, context)
+
+
+def setup(app):
+    """Register the extension with Sphinx (called by Sphinx when it loads the extension)."""
+    app.connect("builder-inited", _add_static_path)
+    app.connect("html-page-context", _page_context)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
