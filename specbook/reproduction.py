@@ -313,9 +313,11 @@ def render_status(run_dir) -> str:
                      f"{len(chapter['metrics'])} |")
     total = sum(chapter["seconds"] for chapter in run["chapters"].values())
     lines += [f"| **all** | {sum(c['status'] == 'passed' for c in run['chapters'].values())} of "
-              f"{len(run['chapters'])} passed | {total:.1f} | "
+              f"{len(run['chapters'])} passed | {total:.1f} (sum) | "
               f"{sum(len(c['metrics']) for c in run['chapters'].values())} |", "",
-              *_environment_lines(run)]
+              "Seconds are each chapter's own wall time. With `--jobs` above 1 chapters run side by side "
+              "and share the cores, so they take longer each than alone, and the run's wall time (below) "
+              "is less than their sum.", "", *_environment_lines(run)]
     return "\n".join(lines) + "\n"
 
 
@@ -357,9 +359,12 @@ def _environment_lines(run: dict) -> list[str]:
     commit = run.get("git_commit") or "unknown"
     dirty = " (with uncommitted changes)" if run.get("git_dirty") else ""
     packages = run.get("packages", {})
+    executor = run.get("executor", "local")
+    if run.get("jobs"):
+        executor += f", {run['jobs']} chapter(s) at a time"
     lines = [
         f"- profile `{run['profile']}`, seed {run['seed']}; specbook {run.get('specbook_version')}, "
-        f"commit `{commit[:12]}`{dirty}",
+        f"commit `{commit[:12]}`{dirty}; executor {executor}",
         f"- Python {run.get('python')} on {run.get('platform')}",
     ]
     if packages:

@@ -283,6 +283,7 @@ def run_chapters(chapters=None, *, profile="book", seed=0, out=None, jobs=1, res
         "profile_sizes": sizes.as_dict(),
         "timeout": timeout,
         "executor": executor,
+        "jobs": int(jobs),
         "dask_scheduler": dask_scheduler,
         "specbook_version": specbook.__version__,
         "git_commit": git_commit,

@@ -107,7 +107,7 @@ def test_the_pages_show_claims_numbers_verdicts_environment_and_timings(tmp_path
     assert "commit `0123456789ab`" in page and "Python 3.11.7" in page
     status = render_status(run)
     assert "| [02_band_ci_theorem1](../notebooks/02_band_ci_theorem1.md) | passed | 12.5 | 7 |" in status
-    assert "| **all** | 7 of 7 passed | 87.5 |" in status
+    assert "| **all** | 7 of 7 passed | 87.5 (sum) |" in status
     report, status_page = write_report(run, tmp_path / "pages")
     assert report.read_text() == page and status_page.read_text() == status
 
