@@ -7,8 +7,11 @@ and leaves Colab's own torch and numpy in place (specbook only sets lower bounds
 
 #: Public repository of the book (git URL understood by pip).
 REPOSITORY = "https://github.com/specbook/specbook"
-#: Branch, tag or commit the chapters install on Colab.
-REVISION = "main"
+#: The release tag the chapters install on Colab, and whose notebooks the book's Colab badges
+#: open: ``v`` + the package's version (a test keeps the two equal). A release bumps the
+#: version in pyproject.toml, this tag and the chapters' install cells (``make sync``), then
+#: tags the commit, so a chapter and the package it installs always come from one revision.
+REVISION = "v0.1.0"
 
 INSTALL_CELL = f'''\
 # On Colab only: install specbook (Colab keeps its own torch and numpy). Elsewhere: nothing to do.

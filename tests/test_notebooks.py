@@ -8,7 +8,8 @@ import jupytext
 import pytest
 import yaml
 
-from specbook.colab import INSTALL_CELL
+import specbook
+from specbook.colab import INSTALL_CELL, REVISION
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -76,3 +77,7 @@ def test_every_chapter_is_in_the_table_of_contents():
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
     files = {entry["file"] for part in toc["parts"] for entry in part["chapters"]}
     assert {f"notebooks/{p.stem}" for p in SOURCES} <= files
+
+
+def test_colab_installs_the_release_tag_of_this_version():
+    assert REVISION == f"v{specbook.__version__}", "bump specbook.colab.REVISION with the version (then make sync)"
