@@ -170,23 +170,33 @@ def _row_key(row):
     return cells[0], cells[1], cells[3]
 
 
+def _provenance_dims(line, test):
+    """The state dimensions a line "Rows of `test` [at d = ...] re-run ..." covers, or None."""
+    start = f"Rows of {test}"
+    if not line.startswith(start) or " re-run " not in line:
+        return None
+    dims = line[len(start):].split(" re-run ")[0]
+    return set(dims.removeprefix(" at d = ").split(", ")) if dims else {"1", "4"}
+
+
 def merge_rerun(text, test, rows, notes, provenance):
     """A previous results file `text` with some of `test`'s rows and its notes replaced by new ones.
 
     Rows are matched by (test, setting, d) and notes by how they begin (``NOTE_STARTS``), in
     order; a note the run did not produce again (tigramite not installed) is kept. The
-    `provenance` line replaces an earlier identical-looking one, or goes under the command line.
+    `provenance` line replaces earlier ones of the same test whose rows this run re-ran
+    (the same state dimensions or fewer), and goes under the command line.
     """
     new_rows = {_row_key(row): row for row in rows}
     notes = list(notes)
-    provenance_start = provenance.split(" re-run ")[0]
+    rerun_dims = _provenance_dims(provenance, test)
     merged, kept_notes = [], []
     for line in text.splitlines():
         if line.startswith(f"| {test} |") and _row_key(line) in new_rows:
             merged.append(new_rows.pop(_row_key(line)))
         elif line.startswith(NOTE_STARTS[test]) and notes:
             merged.append(notes.pop(0))
-        elif not line.startswith(provenance_start + " re-run "):
+        elif not (_provenance_dims(line, test) or {None}) <= rerun_dims:
             merged.append(line)
             if line.startswith(NOTE_STARTS[test]):
                 kept_notes.append(next(start for start in NOTE_STARTS[test] if line.startswith(start)))
@@ -194,7 +204,7 @@ def merge_rerun(text, test, rows, notes, provenance):
         raise ValueError(f"the results file lacks some of the {test} rows or notes this run wrote; re-run "
                          "without --only.")
     command_line = next(i for i, line in enumerate(merged) if line.startswith("`python benchmarks/citests.py"))
-    kept = "".join(f" The note beginning '{start[2:]}' is from the run above." for start in kept_notes)
+    kept = "".join(f" The note beginning '{start[2:]}' is from an earlier run above." for start in kept_notes)
     merged.insert(command_line + 1, provenance + kept)
     return "\n".join(merged) + "\n"
 

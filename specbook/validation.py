@@ -5,7 +5,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["as_columns", "check_int", "check_states_tasks"]
+__all__ = ["as_columns", "check_bool", "check_int", "check_states_tasks"]
 
 
 def check_int(value, name, minimum):
@@ -13,6 +13,13 @@ def check_int(value, name, minimum):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}.")
     return int(value)
+
+
+def check_bool(value, name):
+    """`value` after checking it is a bool (``True``/``False``, numpy's included)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False; got {value!r}.")
+    return bool(value)
 
 
 def as_columns(values, name, *, allow_empty=False):
