@@ -7,6 +7,10 @@ states ``s_{kL}`` and ``s_{vL}`` are tested for independence given the band set
 
 (Theorem 1: dependent exactly when both segments serve ``g_i``). A rejection adds
 ``g_i`` to the task sets of both segments.
+
+``query="intersection-union"`` is the book's variant (not the paper's): it asks instead
+whether *each* representative state depends on ``g_i`` given the band states without
+``g_i``, and rejects when both do (see :func:`discover_tasks`).
 """
 from __future__ import annotations
 
@@ -21,7 +25,11 @@ from .citests import get_ci_test
 from .multitest import CORRECTIONS, check_alpha, check_correction, reject
 from .validation import check_states_tasks
 
-__all__ = ["TaskDiscovery", "band_set", "discover_tasks", "oracle_tasks", "CORRECTIONS"]
+__all__ = ["TaskDiscovery", "band_set", "discover_tasks", "oracle_tasks", "CORRECTIONS", "QUERIES"]
+
+#: The CI statements Algorithm 1 can decide a (pair, task) by: the paper's collider test,
+#: or the book's intersection-union variant.
+QUERIES = ("collider", "intersection-union")
 
 
 
@@ -48,6 +56,8 @@ class TaskDiscovery:
         Name of the CI test (or of the baseline) that produced the result.
     seconds : float
         Wall time of the discovery.
+    query : str
+        The CI statements tested (see :data:`QUERIES`).
     """
 
     segment_tasks: np.ndarray
@@ -60,6 +70,7 @@ class TaskDiscovery:
     correction: str | None
     method: str
     seconds: float
+    query: str = "collider"
 
     @property
     def n_tests(self) -> int:
@@ -132,7 +143,13 @@ def _pairs(T, L, representative):
             for k in range(1, N) for v in range(k + 1, N + 1)]
 
 
-def _assemble(pairs, M, statistics, pvalues, decisions, T, L, alpha, correction, method, start):
+def _check_query(query):
+    if query not in QUERIES:
+        raise ValueError(f"query must be one of {list(QUERIES)}; got {query!r}.")
+    return query
+
+
+def _assemble(pairs, M, statistics, pvalues, decisions, T, L, alpha, correction, method, start, query):
     """Lay the flat per-test results (task-major, then pair) out as (M, N, N) arrays."""
     N = T // L
     k = np.array([pair[0] for pair in pairs]) - 1
@@ -146,12 +163,12 @@ def _assemble(pairs, M, statistics, pvalues, decisions, T, L, alpha, correction,
     return TaskDiscovery(
         segment_tasks=segment_tasks, step_tasks=np.repeat(segment_tasks, L, axis=0), pvalues=P,
         statistics=S, pair_dependent=D, L=L, alpha=alpha, correction=correction, method=method,
-        seconds=time.perf_counter() - start,
+        seconds=time.perf_counter() - start, query=query,
     )
 
 
 def discover_tasks(states, tasks, L=2, test="fisherz", alpha=0.05, correction=None, *,
-                   representative=None, **test_options):
+                   representative=None, query="collider", **test_options):
     """Algorithm 1: label each segment with the tasks it serves.
 
     Parameters
@@ -175,12 +192,24 @@ def discover_tasks(states, tasks, L=2, test="fisherz", alpha=0.05, correction=No
         dependent tests) and "by" (Benjamini-Yekutieli, valid under any dependence).
     representative : int, optional
         Position (1..L) of the representative state in each segment; default ``L``.
+    query : {"collider", "intersection-union"}, default="collider"
+        ``"collider"`` is the paper's test, ``s_{kL} indep s_{vL} | Z_band(k, v, i)``.
+        ``"intersection-union"`` (the book's variant) tests ``s_{kL} indep g_i | B`` and
+        ``s_{vL} indep g_i | B`` with ``B`` the band states (``Z_band`` without ``g_i``) and
+        takes the larger p-value (and its statistic): it rejects only when both tests do,
+        which keeps the level alpha (an intersection-union test, Berger 1982). By
+        d-separation it gives the same answers as the collider test when ``L >= 2``
+        (chapter 4 checks it), but its errors are less correlated across tasks: under the
+        collider test a pair's chance dependence given the band states is shared by all M
+        tasks, while here a pair that serves no task needs two chance rejections. It runs
+        twice as many tests.
     **test_options
         Passed to the CI test when `test` is a name (e.g. ``seed``).
 
     Returns
     -------
     TaskDiscovery
+        With ``pvalues`` and ``statistics`` of the decision for each (pair, task).
     """
     start = time.perf_counter()
     L = _check_L(L)
@@ -188,6 +217,7 @@ def discover_tasks(states, tasks, L=2, test="fisherz", alpha=0.05, correction=No
     correction = check_correction(correction)
     states, tasks = check_states_tasks(states, tasks, L, pairwise=True, caller="Algorithm 1")
     representative = _check_representative(representative, L)
+    query = _check_query(query)
     ci = get_ci_test(test, **test_options)
     n, T, d = states.shape
     M = tasks.shape[1]
@@ -198,25 +228,33 @@ def discover_tasks(states, tasks, L=2, test="fisherz", alpha=0.05, correction=No
 
     per_pair = [(columns(x), columns(y), [c for t in band for c in range((t - 1) * d, t * d)])
                 for k, v, x, y, band in pairs]
-    # task-major order: every pair for g1, then every pair for g2, ...
-    index = [(x, y, z + [T * d + i]) for i in range(M) for x, y, z in per_pair]
     data = np.concatenate([states.reshape(n, T * d), tasks], axis=1)
-    if hasattr(ci, "pvalues_from_covariance"):
-        # One covariance, then every test on its sub-blocks: the cost no longer grows with n per test.
-        cov = np.cov(data, rowvar=False)
-        statistics, pvalues = ci.pvalues_from_covariance(cov, n, index)
-    else:
+    # One covariance, then every test on its sub-blocks: the cost no longer grows with n per test.
+    cov = np.cov(data, rowvar=False) if hasattr(ci, "pvalues_from_covariance") else None
+
+    def run(index):
+        if cov is not None:
+            statistics, pvalues = ci.pvalues_from_covariance(cov, n, index)
+            return np.asarray(statistics, dtype=float), np.asarray(pvalues, dtype=float)
         results = [ci(data[:, x], data[:, y], data[:, z]) for x, y, z in index]
-        statistics = np.array([r.statistic for r in results], dtype=float)
-        pvalues = np.array([r.pvalue for r in results], dtype=float)
-    pvalues = np.asarray(pvalues, dtype=float)
+        return (np.array([r.statistic for r in results], dtype=float),
+                np.array([r.pvalue for r in results], dtype=float))
+
+    # task-major order: every pair for g1, then every pair for g2, ...
+    if query == "collider":
+        statistics, pvalues = run([(x, y, z + [T * d + i]) for i in range(M) for x, y, z in per_pair])
+    else:
+        statistics_x, pvalues_x = run([(x, T * d + i, z) for i in range(M) for x, y, z in per_pair])
+        statistics_y, pvalues_y = run([(y, T * d + i, z) for i in range(M) for x, y, z in per_pair])
+        binding = pvalues_y > pvalues_x
+        statistics = np.where(binding, statistics_y, statistics_x)
+        pvalues = np.where(binding, pvalues_y, pvalues_x)
     decisions = reject(pvalues, alpha, correction)
     name = test if isinstance(test, str) else type(test).__name__
-    return _assemble(pairs, M, np.asarray(statistics, dtype=float), pvalues, decisions, T, L, alpha,
-                     correction, name, start)
+    return _assemble(pairs, M, statistics, pvalues, decisions, T, L, alpha, correction, name, start, query)
 
 
-def oracle_tasks(graph, T, M, L, *, representative=None):
+def oracle_tasks(graph, T, M, L, *, representative=None, query="collider"):
     """Algorithm 1 with d-separation in `graph` as the CI test (infinite data, faithfulness).
 
     Parameters
@@ -230,12 +268,15 @@ def oracle_tasks(graph, T, M, L, *, representative=None):
         one can see why Theorem 1 needs ``L >= 2``.
     representative : int, optional
         Position (1..L) of the representative state; default ``L``.
+    query : {"collider", "intersection-union"}, default="collider"
+        The CI statements decided by d-separation (see :func:`discover_tasks`).
 
     Returns
     -------
     TaskDiscovery
-        ``pvalues`` is 0 where the pair is d-connected given the band set (dependent)
-        and 1 where it is d-separated; ``statistics`` is NaN.
+        ``pvalues`` is 0 where the pair is declared dependent (d-connected given the
+        band set; for ``"intersection-union"``, both states d-connected to the task)
+        and 1 otherwise; ``statistics`` is NaN.
     """
     start = time.perf_counter()
     if isinstance(L, bool) or not isinstance(L, numbers.Integral) or L < 1:
@@ -243,15 +284,19 @@ def oracle_tasks(graph, T, M, L, *, representative=None):
     if T % L or T // L < 2:
         raise ValueError(f"T must be a multiple of L with at least two segments; got T={T}, L={L}.")
     representative = _check_representative(representative, L)
+    query = _check_query(query)
     expected = {f"{kind}{t}" for kind in "sa" for t in range(1, T + 1)} | {f"g{i}" for i in range(1, M + 1)}
     missing = expected - set(graph)
     if missing:
         raise ValueError(f"graph lacks nodes {sorted(missing)[:5]}... for T={T}, M={M}.")
     pairs = _pairs(T, L, representative)
-    separated = np.array([
-        nx.is_d_separator(graph, {f"s{x}"}, {f"s{y}"}, {f"s{t}" for t in band} | {f"g{i}"})
-        for i in range(1, M + 1) for k, v, x, y, band in pairs
-    ])
-    pvalues = separated.astype(float)
-    return _assemble(pairs, M, np.full(separated.size, np.nan), pvalues, ~separated, T, L, 0.5, None,
-                     "d-separation", start)
+    def separated(i, x, y, band):
+        band = {f"s{t}" for t in band}
+        if query == "collider":
+            return nx.is_d_separator(graph, {f"s{x}"}, {f"s{y}"}, band | {f"g{i}"})
+        return (nx.is_d_separator(graph, {f"s{x}"}, {f"g{i}"}, band)
+                or nx.is_d_separator(graph, {f"s{y}"}, {f"g{i}"}, band))
+
+    independent = np.array([separated(i, x, y, band) for i in range(1, M + 1) for k, v, x, y, band in pairs])
+    return _assemble(pairs, M, np.full(independent.size, np.nan), independent.astype(float), ~independent, T, L,
+                     0.5, None, "d-separation", start, query)

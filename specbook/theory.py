@@ -59,7 +59,7 @@ def random_worlds(n_worlds, L_values=(2, 3, 4, 5), max_segments=6, max_tasks=4, 
 
 
 def verify_theorem1(n_worlds, L_values=(1, 2, 3, 4, 5), representatives="last", task_role="collider", seed=0,
-                    progress=True):
+                    progress=True, query="collider"):
     """Compare Algorithm 1 with d-separation (the oracle) against the truth, pair by pair.
 
     Parameters
@@ -75,6 +75,8 @@ def verify_theorem1(n_worlds, L_values=(1, 2, 3, 4, 5), representatives="last", 
         How tasks attach to actions; Theorem 1 assumes colliders.
     seed : int, default=0
     progress : bool, default=True
+    query : {"collider", "intersection-union"}, default="collider"
+        The CI statements the oracle decides (see :func:`~specbook.discover_tasks`).
 
     Returns
     -------
@@ -93,7 +95,8 @@ def verify_theorem1(n_worlds, L_values=(1, 2, 3, 4, 5), representatives="last", 
         features = world_features(world)
         positions = range(1, world.L + 1) if representatives == "all" else [world.L]
         for position in positions:
-            found = oracle_tasks(world.graph, world.T, world.M, world.L, representative=position).pair_dependent
+            found = oracle_tasks(world.graph, world.T, world.M, world.L, representative=position,
+                                 query=query).pair_dependent
             rows.append({
                 "world": index, "T": world.T, "M": world.M, "L": world.L, "N": world.N,
                 "representative": position, **features, "pairs": world.M * world.N * (world.N - 1) // 2,

@@ -3,6 +3,7 @@ import pytest
 
 import specbook as sb
 from specbook.citests import FisherZ
+from specbook.discovery import QUERIES
 from specbook.theory import pair_truth
 
 
@@ -70,13 +71,30 @@ def test_vector_states():
     assert (found.segment_tasks == world.assignment).mean() >= 0.75
 
 
+@pytest.mark.parametrize("query", QUERIES)
 @pytest.mark.parametrize("L", [2, 3])
-def test_oracle_equals_truth_for_L_at_least_2(L):
+def test_oracle_equals_truth_for_L_at_least_2(L, query):
     for seed in range(20):
         world = sb.ColliderWorld(T=4 * L, M=3, L=L, p_disconnect=0.3, seed=seed)
-        found = sb.oracle_tasks(world.graph, T=world.T, M=world.M, L=L)
+        found = sb.oracle_tasks(world.graph, T=world.T, M=world.M, L=L, query=query)
         assert np.array_equal(found.pair_dependent, pair_truth(world.assignment))
         assert np.array_equal(found.pvalues[found.pair_dependent], np.zeros(found.pair_dependent.sum()))
+        assert found.query == query
+
+
+def test_intersection_union_takes_the_larger_pvalue_of_the_two_task_tests(strong):
+    world, data = strong
+    found = sb.discover_tasks(data.states, data.tasks, L=2, query="intersection-union")
+    assert found.query == "intersection-union" and found.n_tests == world.M * world.N * (world.N - 1) // 2
+    states = data.states[:, :, 0]
+    for i, k, v in [(0, 0, 3), (1, 2, 5), (0, 1, 2)]:
+        band = [t - 1 for t in sb.band_set(k + 1, v + 1, T=world.T, L=2)]
+        by_hand = [sb.ci_test(states[:, 2 * s + 1], data.tasks[:, i], states[:, band]) for s in (k, v)]
+        binding = max(by_hand, key=lambda r: r.pvalue)
+        assert found.pvalues[i, k, v] == pytest.approx(binding.pvalue, rel=1e-8, abs=1e-300)
+        assert found.statistics[i, k, v] == pytest.approx(binding.statistic, rel=1e-8)
+    assert np.array_equal(sb.discover_tasks(data.states, data.tasks, L=2, correction="holm",
+                                            query="intersection-union").segment_tasks, world.assignment)
 
 
 def test_oracle_with_L1_shows_false_dependences():
@@ -99,6 +117,7 @@ def test_oracle_with_L1_shows_false_dependences():
         (dict(correction="fdr"), "correction"),
         (dict(test="pearson"), "pearson"),
         (dict(representative=3), "representative"),
+        (dict(query="mediator"), r"query must be one of \['collider', 'intersection-union'\]"),
     ],
 )
 def test_bad_arguments(strong, kwargs, match):
