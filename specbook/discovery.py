@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numbers
 import time
+import warnings
 from dataclasses import dataclass
 
 import networkx as nx
@@ -249,9 +250,26 @@ def discover_tasks(states, tasks, L=2, test="fisherz", alpha=0.05, correction=No
         binding = pvalues_y > pvalues_x
         statistics = np.where(binding, statistics_y, statistics_x)
         pvalues = np.where(binding, pvalues_y, pvalues_x)
+    _warn_if_unreachable(ci, alpha, correction, len(pvalues))
     decisions = reject(pvalues, alpha, correction)
     name = test if isinstance(test, str) else type(test).__name__
     return _assemble(pairs, M, statistics, pvalues, decisions, T, L, alpha, correction, name, start, query)
+
+
+def _warn_if_unreachable(ci, alpha, correction, n_tests):
+    """Warn when a permutation test's smallest p-value cannot pass a family-wise rule's threshold."""
+    permutations = getattr(ci, "n_permutations", None)
+    if correction not in ("bonferroni", "holm") or not isinstance(permutations, int):
+        return
+    smallest, threshold = 1 / (1 + permutations), alpha / n_tests
+    if smallest >= threshold:
+        warnings.warn(
+            f"correction={correction!r} over {n_tests} tests rejects only p < alpha / {n_tests} = {threshold:.2g}, "
+            f"but with n_permutations={permutations} the smallest p-value of {type(ci).__name__} is "
+            f"1 / {permutations + 1} = {smallest:.2g}: no test can be rejected. Use at least "
+            f"{int(np.ceil(1 / threshold))} permutations, correction=None or 'bh'.",
+            stacklevel=3,
+        )
 
 
 def oracle_tasks(graph, T, M, L, *, representative=None, query="collider"):

@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 
@@ -104,6 +106,18 @@ def test_oracle_with_L1_shows_false_dependences():
     found = sb.oracle_tasks(world.graph, T=6, M=1, L=1)
     assert found.pair_dependent[0, 1, 3]  # s2 <- a1 -> g1 <- a4 <- s4
     assert not pair_truth(A)[0, 1, 3]
+
+
+def test_warns_when_a_permutation_test_cannot_pass_a_family_wise_threshold(strong):
+    world, data = strong
+    states, tasks = data.states[:300, :8], data.tasks[:300]  # 4 segments: 12 tests
+    with pytest.warns(UserWarning, match=r"smallest p-value of KnnCMI is 1 / 21 .* no test can be rejected"):
+        found = sb.discover_tasks(states, tasks, L=2, test="knn-cmi", correction="holm", n_permutations=20)
+    assert not found.pair_dependent.any()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sb.discover_tasks(states, tasks, L=2, test="knn-cmi", correction=None, n_permutations=20)
+        sb.discover_tasks(states, tasks, L=2, correction="holm")
 
 
 @pytest.mark.parametrize(
