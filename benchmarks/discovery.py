@@ -2,8 +2,9 @@
 
 Prints, with BLAS on one thread:
 
-- `discover_tasks` with Fisher z at T = 20, M = 4, n = 10,000 (the paper's Table 2 reports 0.02 s)
-  and at T = 200, M = 20, median of repeated calls;
+- `discover_tasks` with Fisher z at T = 20, M = 4, n = 10,000 (the paper's Table 2 reports 0.02 s;
+  chapter 5 records the same time as a machine-dependent number, which ``specbook check`` does not
+  bound) and at T = 200, M = 20, median of repeated calls;
 - the same 180 tests through causal-learn's `fisherz`, one call per test, when causal-learn
   can be imported (it is not a dependency: install it yourself to compare);
 - Algorithm 1 with GCM on a nonlinear world, T = 20, M = 4, n = 5,000;
@@ -70,7 +71,9 @@ def main():
     world = sb.ColliderWorld(T=20, M=4, L=2, seed=0)
     data = world.sample(n=10_000, seed=1)
     ours = median_seconds(lambda: sb.discover_tasks(data.states, data.tasks, L=2), repeats)
-    rows.append(("discover_tasks, Fisher z, T=20, M=4, n=10,000 (180 tests)", f"{ours:.4f} s", "<= 0.02 s (paper: 0.02 s)"))
+    # chapter 5 records this number too, as machine-dependent; its old smoke bound (0.1 s) lives here
+    rows.append(("discover_tasks, Fisher z, T=20, M=4, n=10,000 (180 tests)", f"{ours:.4f} s",
+                 "<= 0.02 s (paper: 0.02 s); chapter 5's runtime_T20_M4_seconds, formerly bounded <= 0.1 s"))
     try:
         theirs = causal_learn_seconds(data.states, data.tasks, L=2)
         rows.append(("causal-learn fisherz, one call per test, same 180 tests", f"{theirs:.4f} s",

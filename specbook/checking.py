@@ -14,15 +14,23 @@ The expectations for a profile live in ``expected/<profile>.json``::
     }
 
 A spec is either a value, ``{"value": v}`` with optional ``"atol"`` and
-``"rtol"``, or bounds, ``{"min": a}``, ``{"max": b}`` or both. Floats (and
-ints given a tolerance) match when ``math.isclose(got, v, rel_tol=rtol,
-abs_tol=atol)`` with ``rtol`` defaulting to 1e-6 and ``atol`` to 0; other
-ints, bools and strings must be equal.
+``"rtol"``, bounds, ``{"min": a}``, ``{"max": b}`` or both, or
+``{"machine_dependent": true}``. Floats (and ints given a tolerance) match
+when ``math.isclose(got, v, rel_tol=rtol, abs_tol=atol)`` with ``rtol``
+defaulting to 1e-6 and ``atol`` to 0; other ints, bools and strings must be
+equal.
+
+``{"machine_dependent": true}`` is for numbers a chapter records that measure
+the machine rather than the method (wall times, throughputs): the check lists
+them with their values in its summary but never fails on the value, since a
+slower or busier machine is no regression. It still fails when the chapter
+stopped recording the metric, or recorded something that is not a number.
+Timing bounds that must hold belong in ``benchmarks/``, run on a known machine.
 
 ``check_run(run_dir, update=True)`` rewrites the file from a run that fully
-passed: values move to the new numbers (their tolerances stay), bounds stay as
-they are, new metrics are added and metrics a chapter stopped recording are
-removed.
+passed: values move to the new numbers (their tolerances stay), bounds and
+machine-dependent specs stay as they are, new metrics are added and metrics a
+chapter stopped recording are removed.
 """
 from __future__ import annotations
 
@@ -40,6 +48,7 @@ DEFAULT_RTOL = 1e-6
 
 _VALUE_KEYS = {"value", "atol", "rtol"}
 _BOUND_KEYS = {"min", "max"}
+_MACHINE_KEY = "machine_dependent"
 
 
 class CheckedMetric(NamedTuple):
@@ -102,6 +111,10 @@ class CheckResult:
             f"{len(self.problems)} problem(s)",
         ]
         lines += [f"  {change}" for change in self.changes]
+        machine = [item for item in self.checked if item.expected == _MACHINE_DESCRIPTION and item.value is not None]
+        if machine:
+            lines.append("machine-dependent (recorded, not checked): "
+                         + ", ".join(f"{item.chapter}/{item.metric} = {item.value!r}" for item in machine))
         lines += [f"  PROBLEM {problem}" for problem in self.problems]
         if self.not_run:
             lines.append(f"not run (expectations kept): {', '.join(self.not_run)}")
@@ -221,10 +234,15 @@ def _validate_spec(spec, where: str) -> None:
     if not isinstance(spec, dict):
         raise ValueError(f"{where}: a spec must be an object such as {{\"value\": 0.9, \"atol\": 0.01}} "
                          f"or {{\"min\": 0.8}}; got {spec!r}.")
-    unknown = set(spec) - _VALUE_KEYS - _BOUND_KEYS
+    unknown = set(spec) - _VALUE_KEYS - _BOUND_KEYS - {_MACHINE_KEY}
     if unknown:
         raise ValueError(f"{where}: unknown key(s) {sorted(unknown)}; a spec uses "
-                         "'value' (with optional 'atol', 'rtol') or 'min'/'max'.")
+                         "'value' (with optional 'atol', 'rtol'), 'min'/'max' or 'machine_dependent'.")
+    if _MACHINE_KEY in spec:
+        if set(spec) != {_MACHINE_KEY} or spec[_MACHINE_KEY] is not True:
+            raise ValueError(f"{where}: a machine-dependent metric is given as exactly "
+                             f"{{\"machine_dependent\": true}} (no value or bounds to check); got {spec!r}.")
+        return
     if "value" in spec:
         if spec.keys() & _BOUND_KEYS:
             raise ValueError(f"{where}: give either 'value' (with optional 'atol', 'rtol') or "
@@ -253,7 +271,12 @@ def _is_exact(spec: dict) -> bool:
                                         and not spec.keys() & {"atol", "rtol"})
 
 
+_MACHINE_DESCRIPTION = "machine-dependent (not checked)"
+
+
 def _describe(spec: dict) -> str:
+    if _MACHINE_KEY in spec:
+        return _MACHINE_DESCRIPTION
     if "value" not in spec:
         bounds = (("min", ">="), ("max", "<="))
         return " and ".join(f"{op} {spec[key]!r}" for key, op in bounds if key in spec)
@@ -265,6 +288,8 @@ def _describe(spec: dict) -> str:
 
 
 def _matches(spec: dict, value) -> bool:
+    if _MACHINE_KEY in spec:
+        return _is_number(value)  # any number: its size says how fast the machine was
     if "value" not in spec:
         return _is_number(value) and spec.get("min", -math.inf) <= value <= spec.get("max", math.inf)
     expected = spec["value"]
@@ -282,7 +307,9 @@ def _compare(stem: str, name: str, spec: dict, value, result: CheckResult) -> No
     result.checked.append(CheckedMetric(stem, name, _describe(spec), value, ok))
     if ok:
         return
-    if "value" in spec:
+    if _MACHINE_KEY in spec:
+        result.problems.append(f"{stem}/{name} = {value!r} is machine-dependent but must be a number")
+    elif "value" in spec:
         result.problems.append(f"{stem}/{name} moved: expected {_describe(spec)}, got {value!r}")
     else:
         result.problems.append(f"{stem}/{name} = {value!r} violates {_describe(spec)}")
@@ -326,7 +353,9 @@ def _update(run: dict, result: CheckResult) -> None:
                 if spec["value"] != value:
                     result.changes.append(f"changed {stem}/{name}: {spec['value']!r} -> {value!r}")
             else:
-                new[name] = spec  # a bound is a claim about the method; a new run must not loosen it
+                # a bound is a claim about the method; a new run must not loosen it. A
+                # machine-dependent spec stays so: one machine's number is no expectation
+                new[name] = spec
             _compare(stem, name, new[name], value, result)
         result.changes += [f"removed {stem}/{name}" for name in sorted(old.keys() - new.keys())]
         if new:

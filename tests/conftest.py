@@ -1,7 +1,10 @@
 """Print how long each stage of the suite took (CI keeps an eye on its 45-minute budget).
 
-Also the HTML book shared by test_book.py and test_browser.py: it is built once per session.
+Also the HTML book shared by test_book.py and test_browser.py: it is built once per session,
+and ``reference_library``, which imports the reference implementations that some tests compare
+with (causal-learn, tigramite; both in the ``dev`` extra).
 """
+import importlib
 import os
 import subprocess
 import sys
@@ -33,6 +36,43 @@ def build_book(source: Path, output: Path):
         [str(JUPYTER_BOOK), "build", str(source), "--path-output", str(output), "--builder", "html", "-W", "--keep-going"],
         capture_output=True, text=True, timeout=3600, env={**os.environ, "SPECBOOK_PROGRESS": "0"},
     )
+
+
+#: Set to 1 to skip, rather than fail, the tests whose reference library is not installed.
+REFERENCE_OPT_OUT = "SPECBOOK_SKIP_REFERENCE_TESTS"
+
+
+@pytest.fixture(scope="session")
+def reference_library():
+    """``reference_library(module)`` imports a reference implementation, or fails the test loudly.
+
+    The dev extra installs these libraries, so under the test command a missing one is a broken
+    environment, not a reason to skip silently. Only ``SPECBOOK_SKIP_REFERENCE_TESTS=1`` (an
+    explicit opt-out) turns the failure into a skip.
+    """
+    def load(module):
+        try:
+            return importlib.import_module(module)
+        except ImportError as exc:
+            if os.environ.get(REFERENCE_OPT_OUT) == "1":
+                pytest.skip(f"{module} is not installed ({exc}); skipped because {REFERENCE_OPT_OUT}=1")
+            pytest.fail(f"the reference library {module} is not installed ({exc}). Install the dev extra "
+                        f"(pip install -e '.[dev]'), or set {REFERENCE_OPT_OUT}=1 to skip the tests that need it.",
+                        pytrace=False)
+
+    return load
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory):
+    """Every chapter run once at the smoke profile (a :class:`specbook.runner.RunResult`).
+
+    Shared by test_chapters.py and test_glue.py, which run on one xdist worker (group "smoke").
+    """
+    from specbook.runner import run_chapters
+
+    out = tmp_path_factory.mktemp("run") / "smoke"
+    return run_chapters(profile="smoke", out=out, notebooks_dir=ROOT / "notebooks", jobs=2, progress=False)
 
 
 @pytest.fixture(scope="session")

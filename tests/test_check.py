@@ -167,6 +167,10 @@ def test_expectations_for_another_profile_are_refused(tmp_path):
     ({"value": 0.9, "atol": -1}, "'atol' must be a non-negative number"),
     ({"value": [0.9]}, "'value' must be a number, bool or string"),
     ({}, "needs 'value' or at least one of 'min'/'max'"),
+    ({"machine_dependent": True, "max": 0.1}, r"exactly \{\"machine_dependent\": true\}"),
+    ({"machine_dependent": False}, r"exactly \{\"machine_dependent\": true\}"),
+    ({"machine_dependent": 1}, r"exactly \{\"machine_dependent\": true\}"),
+    ({"machine_dependent": True, "why": "timing"}, r"unknown key\(s\) \['why'\]"),
     (0.9, "a spec must be an object"),
 ])
 def test_malformed_spec_names_file_chapter_and_metric(tmp_path, spec, match):
@@ -233,6 +237,58 @@ def test_update_moves_values_keeps_tolerances_and_bounds_adds_and_removes(tmp_pa
 
     # the stored values now pass; only the bound the run violates still fails
     assert check_run(run_dir).problems == ["00_a/gap = 0.05 violates >= 0.1"]
+
+
+# --------------------------------------------------------------- machine-dependent numbers
+MACHINE = {"machine_dependent": True}
+
+
+@pytest.mark.parametrize("seconds", [1e-4, 0.1, 250.0])
+def test_machine_dependent_metric_is_shown_but_never_fails_on_its_value(tmp_path, seconds):
+    run_dir = write_run(tmp_path, {"00_a": {"acc": 0.9, "seconds": seconds}})
+    write_expected(tmp_path, {"00_a": {"acc": {"value": 0.9}, "seconds": MACHINE}})
+    result = check_run(run_dir)
+    assert result.ok, result.problems
+    assert ("00_a", "seconds", "machine-dependent (not checked)", seconds, True) in result.checked
+    summary = result.summary()
+    assert f"machine-dependent (recorded, not checked): 00_a/seconds = {seconds!r}" in summary
+    assert summary.endswith("OK")
+
+
+def test_machine_dependent_metric_that_was_not_recorded_fails(tmp_path):
+    run_dir = write_run(tmp_path, {"00_a": {"acc": 0.9}})
+    write_expected(tmp_path, {"00_a": {"acc": {"value": 0.9}, "seconds": MACHINE}})
+    result = check_run(run_dir)
+    assert result.problems == ["00_a/seconds missing: expected machine-dependent (not checked), "
+                               "but the chapter did not record it."]
+    assert "machine-dependent (recorded" not in result.summary()
+
+
+@pytest.mark.parametrize("value", ["fast", True, None])
+def test_machine_dependent_metric_must_still_be_a_number(tmp_path, value):
+    run_dir = write_run(tmp_path, {"00_a": {"seconds": value}})
+    write_expected(tmp_path, {"00_a": {"seconds": MACHINE}})
+    assert check_run(run_dir).problems == [f"00_a/seconds = {value!r} is machine-dependent but must be a number"]
+
+
+def test_update_keeps_a_machine_dependent_spec(tmp_path):
+    run_dir = write_run(tmp_path, {"00_a": {"acc": 0.9, "seconds": 3.5}})
+    path = write_expected(tmp_path, {"00_a": {"acc": {"value": 0.8}, "seconds": MACHINE}})
+    result = check_run(run_dir, update=True)
+    assert result.ok and result.changes == ["changed 00_a/acc: 0.8 -> 0.9"]
+    assert json.loads(path.read_text())["metrics"]["00_a"] == {"acc": {"value": 0.9}, "seconds": MACHINE}
+    # a later run on a machine 100 times slower still passes; one without the metric does not
+    assert check_run(write_run(tmp_path / "slow", {"00_a": {"acc": 0.9, "seconds": 350.0}}), against=path).ok
+    assert not check_run(write_run(tmp_path / "none", {"00_a": {"acc": 0.9}}), against=path).ok
+
+
+def test_the_shipped_timings_are_machine_dependent():
+    """The smoke expectations hold no wall-clock bound: such bounds live in benchmarks/."""
+    from pathlib import Path
+
+    metrics = json.loads((Path(__file__).parents[1] / "expected" / "smoke.json").read_text())["metrics"]
+    assert metrics["05_structure_benchmark"]["runtime_T20_M4_seconds"] == MACHINE
+    assert metrics["08_gan_editing"]["renderer_images_per_second"] == MACHINE
 
 
 def test_update_creates_a_missing_file_and_its_folders(tmp_path):
