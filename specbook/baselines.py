@@ -18,6 +18,7 @@ returns a :class:`BaselineResult` whose ``segment_tasks`` is comparable with
 """
 from __future__ import annotations
 
+import dataclasses
 import numbers
 import time
 import warnings
@@ -29,7 +30,8 @@ from scipy import stats
 from .multitest import CORRECTIONS, check_alpha, check_correction, reject
 from .validation import check_states_tasks
 
-__all__ = ["BaselineResult", "cca_tasks", "group_lasso_tasks", "seltask_tasks", "BASELINES", "CORRECTIONS"]
+__all__ = ["BaselineResult", "cca_tasks", "group_lasso_tasks", "seltask_tasks", "recorrect", "BASELINES",
+           "CORRECTIONS"]
 
 
 
@@ -458,12 +460,30 @@ def seltask_tasks(states, tasks, L=2, alpha=0.05, seed=0, *, correction="bh", th
         raise ValueError("states and tasks have collinear columns (singular covariance): the selection tests "
                          "cannot condition on them.") from None
     pvals, gains = np.array(pvals), np.array(gains)
-    significant = reject(pvals, alpha, correction) & (gains > 0)
     P = np.full((M, N, N), np.nan)
     G = np.full((M, N, N), np.nan)
+    for (i, k, v), p, gain in zip(pairs, pvals, gains):
+        P[i, k, v], G[i, k, v] = p, gain
+    segment_tasks, scores, S, reconstruction = _seltask_labels(P, G, alpha, correction, seed, threshold, max_iter, tol)
+    return _result(segment_tasks, scores, "seltask", L, start,
+                   {"pvalues": P, "significant": S, "cmi_gain": G, "reconstruction": reconstruction,
+                    "alpha": alpha, "correction": correction, "seed": seed, "threshold": threshold,
+                    "max_iter": max_iter, "tol": tol})
+
+
+def _seltask_labels(P, G, alpha, correction, seed, threshold, max_iter, tol):
+    """SelTask's steps after the tests: the rule, the evidence, the factorisation, the labels.
+
+    `P` and `G` are the (M, N, N) p-values and CMI gains (upper triangle). The tests are
+    handed to :func:`~specbook.multitest.reject` pair-major (every task of the pair
+    ``(1, 2)``, then of ``(1, 3)``, ...), the order in which :func:`seltask_tasks` runs them.
+    """
+    M, N, _ = P.shape
+    k, v = np.triu_indices(N, 1)
+    pvals, gains = P[:, k, v].T.ravel(), G[:, k, v].T.ravel()  # (pairs, M): pair-major
+    significant = reject(pvals, alpha, correction) & (gains > 0)
     S = np.zeros((M, N, N), dtype=bool)
-    for (i, k, v), p, gain, s in zip(pairs, pvals, gains, significant):
-        P[i, k, v], G[i, k, v], S[i, k, v] = p, gain, s
+    S[:, k, v] = significant.reshape(k.size, M).T
     evidence = (S | S.transpose(0, 2, 1)).astype(float)
     reconstruction = np.zeros((M, N, N))
     active = np.flatnonzero(evidence.any(axis=(1, 2)))
@@ -471,9 +491,63 @@ def seltask_tasks(states, tasks, L=2, alpha=0.05, seed=0, *, correction="bh", th
         reconstruction[active] = _masked_rank1_nmf(evidence[active], seed, max_iter, tol)
     off_diagonal = np.where(np.eye(N, dtype=bool), -np.inf, reconstruction)
     scores = np.maximum(off_diagonal.max(axis=2), 0.0).T  # (N, M)
-    return _result(scores >= threshold, scores, "seltask", L, start,
-                   {"pvalues": P, "significant": S, "cmi_gain": G, "reconstruction": reconstruction,
-                    "alpha": alpha, "correction": correction})
+    return scores >= threshold, scores, S, reconstruction
+
+
+# ---------------------------------------------------------------------- other rules
+def recorrect(result, correction):
+    """The same baseline run, decided under another multiple-testing rule.
+
+    CCA and SelTask keep their tests' p-values (``info["pvalues"]``); this re-applies
+    :func:`~specbook.multitest.reject` to them, so comparing the rules costs one run of
+    the tests instead of one per rule. The labels equal those of calling the baseline
+    again with ``correction=correction`` and the same other arguments (SelTask redoes
+    its factorisation on the new evidence).
+
+    Parameters
+    ----------
+    result : BaselineResult
+        From :func:`cca_tasks` or :func:`seltask_tasks`.
+    correction : {None, "bonferroni", "holm", "bh", "by"}
+        The rule to decide by (see :data:`~specbook.multitest.CORRECTIONS`).
+
+    Returns
+    -------
+    BaselineResult
+        New labels, scores and ``info`` (``info["correction"]`` updated); ``seconds``
+        adds the time of the re-decision to the original run's.
+
+    Raises
+    ------
+    ValueError
+        For Group Lasso (it selects by BIC or cross-validation, not by tests) or an
+        unknown `correction`.
+
+    Examples
+    --------
+    >>> import specbook as sb
+    >>> data = sb.ColliderWorld(T=8, M=2, L=2, seed=0).sample(n=2_000, seed=1)
+    >>> found = cca_tasks(data.states, data.tasks, L=2)
+    >>> bool((recorrect(found, "holm").segment_tasks
+    ...       == cca_tasks(data.states, data.tasks, L=2, correction="holm").segment_tasks).all())
+    True
+    """
+    start = time.perf_counter()
+    correction = check_correction(correction)
+    info = result.info
+    if result.method == "cca":
+        P = info["pvalues"]
+        segment_tasks = reject(P.ravel(), info["alpha"], correction).reshape(P.shape)
+        scores, info = result.scores, {**info, "correction": correction}
+    elif result.method == "seltask":
+        segment_tasks, scores, S, reconstruction = _seltask_labels(
+            info["pvalues"], info["cmi_gain"], info["alpha"], correction, info["seed"], info["threshold"],
+            info["max_iter"], info["tol"])
+        info = {**info, "significant": S, "reconstruction": reconstruction, "correction": correction}
+    else:
+        raise ValueError(f"{result.method!r} does not decide by tests: no multiple-testing rule to change.")
+    found = _result(segment_tasks, scores, result.method, result.L, start, info)
+    return dataclasses.replace(found, seconds=result.seconds + found.seconds)
 
 
 #: The baselines by name, each called as ``f(states, tasks, L=..., seed=...)``.

@@ -13,6 +13,7 @@ from specbook.baselines import (  # noqa: E402
     BaselineResult,
     cca_tasks,
     group_lasso_tasks,
+    recorrect,
     seltask_tasks,
 )
 
@@ -280,3 +281,28 @@ def test_vector_states(name):
     res = BASELINES[name](data.states, data.tasks, L=2, seed=0)
     assert res.segment_tasks.shape == (3, 2)
     assert (res.segment_tasks == world.assignment).mean() >= 0.8
+
+
+@pytest.mark.parametrize("correction", [None, "bonferroni", "holm", "bh", "by"])
+@pytest.mark.parametrize("f", [cca_tasks, seltask_tasks], ids=["cca", "seltask"])
+def test_recorrect_equals_running_again(f, correction):
+    world = ColliderWorld(T=12, M=3, L=2, seed=4)
+    data = world.sample(n=2_000, seed=5)
+    found = f(data.states, data.tasks, L=2, seed=1)
+    again = f(data.states, data.tasks, L=2, seed=1, correction=correction)
+    redecided = recorrect(found, correction)
+    assert redecided.info["correction"] == correction and redecided.method == found.method
+    np.testing.assert_array_equal(redecided.segment_tasks, again.segment_tasks)
+    np.testing.assert_array_equal(redecided.step_tasks, again.step_tasks)
+    np.testing.assert_allclose(redecided.scores, again.scores)
+    if f is seltask_tasks:
+        np.testing.assert_array_equal(redecided.info["significant"], again.info["significant"])
+    assert redecided.seconds >= found.seconds
+    assert found.info["correction"] == (f is seltask_tasks and "bh" or None)  # the original is untouched
+
+
+def test_recorrect_refuses_group_lasso_and_unknown_rules(results):
+    with pytest.raises(ValueError, match="does not decide by tests"):
+        recorrect(results["group-lasso"], "holm")
+    with pytest.raises(ValueError, match="correction must be one of"):
+        recorrect(results["cca"], "sidak")
