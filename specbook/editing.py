@@ -35,8 +35,8 @@ from .metrics import block_r2
 from .progress import progress_bar
 from .validation import check_int
 
-__all__ = ["NUISANCE_FACTORS", "CatFactorPredictor", "EditEvaluator", "frechet_distance", "readable_groups",
-           "score_edits", "task_latent_entanglement"]
+__all__ = ["NUISANCE_FACTORS", "CatFactorPredictor", "EditEvaluator", "compare_means", "frechet_distance",
+           "readable_groups", "score_edits", "task_latent_entanglement"]
 
 #: The nuisance factors the predictor reads (every factor but the accessories and their hues).
 NUISANCE_FACTORS = tuple(name for group in NUISANCE_GROUPS.values() for name in group)
@@ -192,6 +192,18 @@ def _group_distance(a, b):
     return distances
 
 
+def _group_distances(a, b):
+    """Per nuisance group, the Euclidean distance of every row pair (standardised predictions).
+
+    :func:`_group_distance` is the mean of these over the rows.
+    """
+    distances = {}
+    for group, names in NUISANCE_GROUPS.items():
+        columns = [NUISANCE_FACTORS.index(name) for name in names]
+        distances[group] = np.linalg.norm(a[:, columns] - b[:, columns], axis=1)
+    return distances
+
+
 def _dilate(masks):
     """Widen (n, h, w) masks by one pixel (3 x 3 maximum)."""
     padded = np.pad(masks, ((0, 0), (1, 1), (1, 1)))
@@ -254,7 +266,7 @@ class EditEvaluator:
                 "change outside": float(change[~inside].mean()) if (~inside).any() else 0.0,
                 "pixels outside": float(outside_total / max(change.sum(), 1e-12))}
 
-    def score(self, model, z, task, method="gradient"):
+    def score(self, model, z, task, method="gradient", *, per_edit=False):
         """Edit every latent in `z` towards the opposite of its predicted label for `task`, and score the edits.
 
         Parameters
@@ -266,13 +278,19 @@ class EditEvaluator:
             One of the renderer's accessories.
         method : str, default="gradient"
             The edit rule, passed to ``model.edit`` (see :meth:`SpecialistGAN.edit`).
+        per_edit : bool, default=False
+            Also return the scores of every single edit, under the key ``"per edit"``.
 
         Returns
         -------
         dict
             ``success``, ``preserved``, ``drift: <group>`` for every nuisance group,
             ``change inside``, ``change outside``, ``pixels outside``, ``latents moved``
-            (mean number of latents an edit changed), and ``edits`` (n).
+            (mean number of latents an edit changed), and ``edits`` (n). With
+            `per_edit`, ``"per edit"`` holds a dict of arrays of length n: ``success``
+            (0 or 1) and ``drift: <group>`` (the same scale), whose means are the
+            ``success`` and ``drift: <group>`` above (the spread of an edit score
+            over edits needs them).
         """
         k = accessory_index(task)
         model.task_index(task)
@@ -299,6 +317,14 @@ class EditEvaluator:
         scores.update(self._pixel_change(before, after, regions))
         scores["latents moved"] = float((np.abs(edited - z) > 1e-6).sum(axis=1).mean())
         scores["edits"] = len(z)
+        if per_edit:
+            each = {"success": (labels_after[:, k] == target).astype(float)}
+            distances = _group_distances(*(self.predictor.predict_nuisances(images, standardised=True)
+                                           for images in (before, after)))
+            for group, distance in distances.items():
+                floor, ceiling = self.counterfactual_pairs_[task][group], self.random_pairs_[group]
+                each[f"drift: {group}"] = (distance - floor) / (ceiling - floor)
+            scores["per edit"] = each
         return scores
 
 
@@ -355,7 +381,8 @@ def task_latent_entanglement(model, predictor, n=3_000, seed=0):
     return pd.DataFrame(rows)
 
 
-def score_edits(models, evaluator, *, methods=("gradient", "swap"), n_edits=500, n_quality=2_000, seed=0):
+def score_edits(models, evaluator, *, methods=("gradient", "swap"), n_edits=500, n_quality=2_000, seed=0,
+                per_edit=False):
     """Edit scores of several models for every task, with each model's image quality.
 
     Parameters
@@ -371,23 +398,81 @@ def score_edits(models, evaluator, *, methods=("gradient", "swap"), n_edits=500,
     n_quality : int, default=2000
         Rendered and generated images compared by :func:`frechet_distance`.
     seed : int, default=0
+    per_edit : bool, default=False
+        Also return the scores of every single edit (the same edits: the table is
+        unchanged).
 
     Returns
     -------
-    pandas.DataFrame
+    pandas.DataFrame, or (pandas.DataFrame, pandas.DataFrame)
         One row per model, task and edit rule: ``model``, ``task``, ``method``,
-        ``frechet distance`` and the scores of :meth:`EditEvaluator.score`.
+        ``frechet distance`` and the scores of :meth:`EditEvaluator.score`. With
+        `per_edit`, also a second table with one row per model, task, edit rule and
+        edited latent vector (``edit``, 0 to ``n_edits - 1``): ``success`` (0 or 1) and
+        ``drift: <group>`` for every nuisance group. Its means over ``edit`` are the
+        first table's ``success`` and ``drift: <group>``.
     """
     import pandas as pd
 
     seed = check_int(seed, "seed", 0)
     real = evaluator.renderer.sample(check_int(n_quality, "n_quality", 2), seed=seed).images
-    rows = []
+    rows, edits = [], []
     for name, model in models.items():
         z = model.sample_latents(check_int(n_edits, "n_edits", 1), seed=seed + 1)
         quality = frechet_distance(evaluator.predictor, real, model.generate(model.sample_latents(n_quality, seed=seed + 2)))
         for task in ACCESSORIES:
             for method in methods:
-                rows.append({"model": name, "task": task, "method": method, "frechet distance": quality,
-                             **evaluator.score(model, z, task, method=method)})
-    return pd.DataFrame(rows)
+                scores = evaluator.score(model, z, task, method=method, per_edit=per_edit)
+                if per_edit:
+                    each = scores.pop("per edit")
+                    n = len(each["success"])
+                    edits.append(pd.DataFrame({"model": pd.Series([name] * n, dtype=object), "task": task,
+                                               "method": method, "edit": np.arange(n), **each}))
+                rows.append({"model": name, "task": task, "method": method, "frechet distance": quality, **scores})
+    table = pd.DataFrame(rows)
+    return (table, pd.concat(edits, ignore_index=True)) if per_edit else table
+
+
+def compare_means(first, second, *, z=2.0):
+    """Whether one set of scores is larger than another, or the two are the same within noise.
+
+    The difference of the means counts when it exceeds `z` standard errors,
+    ``sqrt(sd_1^2 / n_1 + sd_2^2 / n_2)`` (sample sds, ``ddof=1``; 0 for a single
+    value). Chapter 8 uses it to state, in words computed from the numbers, whether the
+    specialist's edits drift more or less than the generalist's.
+
+    Parameters
+    ----------
+    first, second : array-like
+        Finite scores, one per edit (at least one each).
+    z : float, default=2.0
+
+    Returns
+    -------
+    dict
+        ``mean_first``, ``mean_second``, ``difference`` (first minus second),
+        ``standard_error`` and ``direction``: ``"more than"``, ``"less than"`` or
+        ``"about as much as"`` (first compared with second).
+
+    Examples
+    --------
+    >>> compare_means([1.0, 2.0, 3.0], [0.0, 0.0, 0.0])["direction"]
+    'more than'
+    >>> compare_means([1.0, 2.0, 3.0], [1.5, 2.0, 2.5])["direction"]
+    'about as much as'
+    """
+    a, b = (np.asarray(values, dtype=float).ravel() for values in (first, second))
+    if not a.size or not b.size or not (np.isfinite(a).all() and np.isfinite(b).all()):
+        raise ValueError("compare_means needs at least one finite score on each side.")
+    if isinstance(z, bool) or not isinstance(z, numbers.Real) or z < 0:
+        raise ValueError(f"z must be a number >= 0; got {z!r}.")
+    variance = sum((x.var(ddof=1) if x.size > 1 else 0.0) / x.size for x in (a, b))
+    difference, error = float(a.mean() - b.mean()), float(np.sqrt(variance))
+    if difference > z * error and difference > 0:
+        direction = "more than"
+    elif difference < -z * error and difference < 0:
+        direction = "less than"
+    else:
+        direction = "about as much as"
+    return {"mean_first": float(a.mean()), "mean_second": float(b.mean()), "difference": difference,
+            "standard_error": error, "direction": direction}

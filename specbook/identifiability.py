@@ -3,7 +3,10 @@
 :func:`task_block_scores` asks, per task, how many latents the fitted task map reads
 and what those latents know about the true relevant and irrelevant blocks;
 :func:`latent_alignment` matches estimated latents to true ones; :func:`fit_models` fits
-several models at once in worker processes.
+several models at once in worker processes. :func:`support_containment` asks the sharper
+question behind Proposition 2 (does the estimated support, carried to the true latents by
+the alignment, contain the true one, and is it simply every latent?), and
+:func:`sample_sd` is the spread the book reports next to a mean.
 """
 from __future__ import annotations
 
@@ -14,7 +17,8 @@ from .metrics import block_r2, jacobian_magnitudes, mean_corr_coef
 from .parallel import fit_many
 from .vae import SpecialistVAE
 
-__all__ = ["task_jacobian", "estimated_support", "task_block_scores", "latent_alignment", "fit_models"]
+__all__ = ["task_jacobian", "estimated_support", "task_block_scores", "latent_alignment", "fit_models", "sample_sd",
+           "aligned_support", "support_containment", "one_based"]
 
 
 def _check_pair(model, world, sample):
@@ -166,3 +170,141 @@ def fit_models(settings, obs=None, tasks=None, *, n_jobs=1):
             raise ValueError("every setting needs training data: pass obs and tasks, or give the dict 'obs' and 'tasks'.")
         jobs.append((options, (job_obs, job_tasks), {}))
     return fit_many(SpecialistVAE, jobs, n_jobs=n_jobs)
+
+
+def sample_sd(values):
+    """Sample standard deviation (``ddof=1``) of a set of numbers; 0.0 when there is one.
+
+    The spread the book records next to a mean over seeds, trials or edits. pandas and
+    NumPy give NaN (or a warning) for a single value, which :func:`specbook.record`
+    refuses; one run has no spread to report, so it is recorded as 0.0.
+
+    Parameters
+    ----------
+    values : array-like
+        Finite numbers (booleans count as 0 and 1), at least one.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> sample_sd([1.0, 2.0, 3.0])
+    1.0
+    >>> sample_sd([0.7])
+    0.0
+    """
+    values = np.asarray(values, dtype=float).ravel()
+    if values.size == 0:
+        raise ValueError("sample_sd needs at least one value.")
+    if not np.isfinite(values).all():
+        raise ValueError(f"sample_sd needs finite values; got {values.tolist()}.")
+    return float(values.std(ddof=1)) if values.size > 1 else 0.0
+
+
+def aligned_support(estimated, matching):
+    """An estimated support written in true latents, through a matching of latents.
+
+    Parameters
+    ----------
+    estimated : iterable of int
+        Estimated latents a task reads (indices into the model's latents).
+    matching : array-like of int, shape (n_true_latents,)
+        ``matching[i]`` is the estimated latent matched to true latent ``i`` (-1 when
+        unmatched), as returned by :func:`latent_alignment` or
+        :func:`specbook.metrics.mean_corr_coef`.
+
+    Returns
+    -------
+    tuple of int
+        The true latents ``i`` whose match ``matching[i]`` is in `estimated`, in
+        increasing order. An estimated latent matched to no true latent adds nothing.
+
+    Examples
+    --------
+    True latents 0, 1, 2 matched to estimated latents 2, 0, 1; a task reading estimated
+    latents 0 and 2 reads true latents 0 and 1:
+
+    >>> aligned_support([0, 2], [2, 0, 1])
+    (0, 1)
+    """
+    estimated = {int(j) for j in estimated}
+    matching = np.asarray(matching)
+    if matching.ndim != 1:
+        raise ValueError(f"matching must be one-dimensional; got shape {matching.shape}.")
+    return tuple(int(i) for i, j in enumerate(matching) if j >= 0 and int(j) in estimated)
+
+
+def support_containment(model, world, sample, *, tol=0.05):
+    """Per task: does the estimated support, carried to the true latents, contain the true support?
+
+    Proposition 2 compares support *sizes*; a size says nothing about *which* latents a
+    task reads. Here the estimated support (:func:`estimated_support` on the posterior
+    means of `sample`) is written in true latents through the matching of
+    :func:`latent_alignment` (largest summed |Spearman correlation|,
+    :func:`aligned_support`) and compared with the true support as a set. A model whose
+    task reads every one of its latents contains any support trivially; ``reads_all``
+    flags it. The model may have more latents than the world: the matching then pairs
+    every true latent with one estimated latent and leaves the rest unmatched.
+
+    Parameters
+    ----------
+    model : SpecialistVAE
+        A fitted model with the world's number of tasks and at least its number of latents.
+    world : TaskLatentWorld
+    sample : LatentSample
+        Held-out samples of `world`.
+    tol : float, default=0.05
+        Relative tolerance of :func:`estimated_support`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per task: ``task``, ``true_support``, ``estimated_support`` (estimated
+        latents), ``aligned_support`` (true latents), ``contains_true`` (true support a
+        subset of the aligned one), ``reads_all`` (the task reads every latent of the
+        model).
+    """
+    if not isinstance(model, SpecialistVAE):
+        raise ValueError(f"model must be a fitted SpecialistVAE; got {type(model).__name__}.")
+    if model.n_tasks != world.n_tasks or model.n_latents < world.n_latents:
+        raise ValueError(
+            f"model ({model.n_latents} latents, {model.n_tasks} tasks) needs the world's {world.n_tasks} tasks and "
+            f"at least its {world.n_latents} latents."
+        )
+    z = model.transform(sample.obs)
+    _, matching = mean_corr_coef(sample.latents, z, method="spearman", return_matching=True)
+    support = estimated_support(model, z, tol)
+    rows = []
+    for k, true_support in enumerate(world.supports):
+        estimated = tuple(int(j) for j in np.flatnonzero(support[k]))
+        aligned = aligned_support(estimated, matching)
+        rows.append({"task": k, "true_support": tuple(int(i) for i in true_support),
+                     "estimated_support": estimated, "aligned_support": aligned,
+                     "contains_true": set(true_support) <= set(aligned),
+                     "reads_all": len(estimated) == model.n_latents})
+    return pd.DataFrame(rows)
+
+
+def one_based(table, columns=("task", "true_support", "estimated_support", "aligned_support")):
+    """A copy of a score table with task and latent numbers counted from 1, for the reader.
+
+    The code counts tasks and latents from 0; the book's notation counts them from 1.
+    Integer columns among `columns` get 1 added; columns of tuples (supports) get 1
+    added to every entry. Other columns, and columns not in the table, are left alone.
+
+    Examples
+    --------
+    >>> one_based(pd.DataFrame({"task": [0, 1], "true_support": [(0, 1), (4,)]})).values.tolist()
+    [[1, (1, 2)], [2, (5,)]]
+    """
+    shown = table.copy()
+    for column in columns:
+        if column not in shown:
+            continue
+        if pd.api.types.is_integer_dtype(shown[column]):
+            shown[column] = shown[column] + 1
+        else:
+            shown[column] = [tuple(int(i) + 1 for i in entry) for entry in shown[column]]
+    return shown

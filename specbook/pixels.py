@@ -29,7 +29,7 @@ from .validation import check_int
 from .video import AgentVideoWorld
 
 __all__ = ["REPRESENTATIONS", "PixelsTrial", "run_trial", "run_trials", "summarise", "noisy_states_curve",
-           "video_specialists"]
+           "video_specialists", "paired_differences"]
 
 #: What Algorithm 1 can be run on, with the label the book uses.
 REPRESENTATIONS = {
@@ -267,6 +267,60 @@ def summarise(trials):
     table = scores.drop(columns="seed").groupby("representation").agg(["mean", "std"]).reindex(order)
     table.insert(0, ("label", ""), [REPRESENTATIONS[name] for name in order])
     return table
+
+
+def paired_differences(scores, first, second, *, value="map", by="representation", pair="seed"):
+    """Per trial, the score of one representation minus that of another.
+
+    Two representations are scored on the same videos of the same trial, so their
+    difference is paired: its spread over trials is what says whether one beats the
+    other, not the two spreads side by side.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        One row per (trial, representation), e.g. the rows of :meth:`PixelsTrial.scores`
+        of several trials for one CI test.
+    first, second : str
+        The representations compared (values of column `by`).
+    value : str, default="map"
+        The score compared.
+    by : str, default="representation"
+        Column naming the representation.
+    pair : str, default="seed"
+        Column naming the trial: rows with the same value are paired.
+
+    Returns
+    -------
+    pandas.Series
+        ``first - second`` for every trial, indexed by `pair` (sorted).
+
+    Raises
+    ------
+    ValueError
+        When a trial lacks one of the two representations, or has one twice (scores of
+        two CI tests mixed in one table).
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"seed": [0, 0, 1, 1], "representation": ["a", "b", "a", "b"],
+    ...                       "map": [0.5, 0.25, 0.5, 0.75]})
+    >>> paired_differences(table, "a", "b").tolist()
+    [0.25, -0.25]
+    """
+    columns = {}
+    for name in (first, second):
+        rows = scores[scores[by] == name]
+        if rows[pair].duplicated().any():
+            raise ValueError(f"{by}={name!r} appears twice in one {pair}: pass the scores of one CI test only.")
+        columns[name] = rows.set_index(pair)[value]
+    if not len(columns[first]):
+        raise ValueError(f"no rows with {by}={first!r}.")
+    if set(columns[first].index) != set(columns[second].index):
+        raise ValueError(f"{first!r} and {second!r} were not scored in the same trials: "
+                         f"{sorted(columns[first].index)} against {sorted(columns[second].index)}.")
+    index = sorted(columns[first].index)
+    return (columns[first].loc[index] - columns[second].loc[index]).rename(f"{value}: {first} - {second}")
 
 
 def noisy_states_curve(trial, r2_levels=(1.0, 0.99, 0.97, 0.95, 0.9, 0.8, 0.6), *, test="fisherz", seed=0,
