@@ -3,7 +3,9 @@
 ``record(name, value)`` always shows the number; when the chapter is executed
 by ``python -m specbook run`` it also writes it to the JSON file named by the
 environment variable :data:`METRICS_ENV`, which the runner gathers into the run
-folder's ``metrics.json``.
+folder's ``metrics.json``. Inside a notebook it also *glues* the value under its
+name (MyST-NB), so the chapter's prose quotes the recorded number itself,
+``{glue:text}`name:.3f```, never a typed copy of it.
 """
 from __future__ import annotations
 
@@ -68,6 +70,8 @@ def record(name: str, value, *, unit: str | None = None, description: str | None
     Notes
     -----
     Returns nothing, so that a cell ending with ``record(...)`` shows the number once.
+    In an IPython kernel with MyST-NB installed (the book build), the value is also
+    glued under `name`, so prose can quote it with ``{glue:text}`name:.3f```.
     """
     if not isinstance(name, str) or not _NAME.match(name):
         raise ValueError(
@@ -92,6 +96,18 @@ def record(name: str, value, *, unit: str | None = None, description: str | None
         tmp = path.with_suffix(path.suffix + ".tmp")
         tmp.write_text(json.dumps(metrics, indent=2, sort_keys=True))
         tmp.replace(path)
+    _glue(name, value)
+
+
+def _glue(name: str, value) -> None:
+    """Glue `value` under `name` for MyST-NB, when running in a kernel that has it."""
+    try:
+        from IPython import get_ipython
+        from myst_nb import glue
+    except ImportError:  # Colab and plain Python: the prose shows the role's text, the cell shows the number
+        return
+    if get_ipython() is not None:
+        glue(name, value, display=False)
 
 
 def read_metrics(path) -> dict:

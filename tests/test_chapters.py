@@ -4,18 +4,12 @@ from pathlib import Path
 import pytest
 
 from specbook.checking import check_run
-from specbook.runner import run_chapters
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
-pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def smoke_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("run") / "smoke"
-    return run_chapters(profile="smoke", out=out, notebooks_dir=ROOT / "notebooks", jobs=2, progress=False)
+# The smoke run (conftest.py) is shared with test_glue.py: one worker runs both, so the chapters run once.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("smoke")]
 
 
 def test_every_chapter_runs_at_the_smoke_profile(smoke_run):
