@@ -119,16 +119,24 @@ def _add_report_command(commands) -> None:
     report.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="run folder written by `run`")
     report.add_argument("--out", type=Path, metavar="DIR",
                         help="folder for reproduction.md and status.md (default: RUN_DIR)")
+    report.add_argument("--strict", action="store_true",
+                        help="refuse a stale run (package sources or chapters changed since it ran), for releases")
     report.set_defaults(handler=_report)
 
 
 def _report(args: argparse.Namespace) -> int:
-    from .reproduction import judge_run, write_report
+    from .provenance import staleness
+    from .reproduction import judge_run, read_run, write_report
 
+    written = write_report(args.run_dir, args.out, strict=args.strict)  # refuses a dirty (or, strict, stale) run
     for verdict in judge_run(args.run_dir):
         print(f"{verdict.verdict:<15} {verdict.claim.experiment}")
-    for path in write_report(args.run_dir, args.out):
+    for path in written:
         print(f"wrote {path}")
+    changes = staleness(read_run(args.run_dir))
+    if changes:
+        print(f"warning: stale run ({len(changes)} input(s) changed since it ran, e.g. {changes[0]}); "
+              "the pages carry a banner", file=sys.stderr)
     return 0
 
 

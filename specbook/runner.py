@@ -54,6 +54,7 @@ from .parallel import DASK_SCHEDULER_ENV, import_distributed
 from .profiles import Profile
 from .profiles import get as get_profile
 from .progress import PROGRESS_ENV
+from .provenance import file_digest, source_digests
 from .recording import METRICS_ENV, read_metrics
 
 __all__ = ["RunResult", "run_chapters", "find_chapters", "CHAPTER_FILE", "EXECUTORS"]
@@ -232,6 +233,7 @@ def run_chapters(chapters=None, *, profile="book", seed=0, out=None, jobs=1, res
         clock = time.perf_counter()
 
         source_digest = _specbook_source_digest()
+        sources = source_digests()  # taken with the hash above: the sources the chapters ran on
         outcomes, hashes, pending = {}, {}, []
         for stem, notebook in selected.items():
             job = _ChapterJob(
@@ -274,6 +276,8 @@ def run_chapters(chapters=None, *, profile="book", seed=0, out=None, jobs=1, res
             "metrics": read_metrics(out / "metrics" / f"{stem}.json"),
             "error": outcomes[stem]["error"],
             "executed_notebook": f"notebooks/{stem}.ipynb",
+            # What `report` compares with a checkout to tell whether the numbers are stale.
+            "notebook_sha256": file_digest(selected[stem]),
         }
         for stem in selected
     }
@@ -288,6 +292,7 @@ def run_chapters(chapters=None, *, profile="book", seed=0, out=None, jobs=1, res
         "specbook_version": specbook.__version__,
         "git_commit": git_commit,
         "git_dirty": None if git_status is None else bool(git_status),
+        "source_files": sources,
         "python": platform.python_version(),
         "packages": _package_versions(),
         "platform": platform.platform(),

@@ -5,6 +5,10 @@ Enable it with ``sphinx: extra_extensions: [specbook.sphinxext]`` in ``_config.y
 - Every chapter page gets a badge at the top linking to the chapter's ``.ipynb`` in
   the repository named by :mod:`specbook.colab` (the same place the chapters' install
   cell reads), so the book, the install cell and the badge name one revision.
+- The reproduction report and the status page (``book/reproduction.md``,
+  ``book/status.md``) get a warning banner when the run they come from
+  (``book/run``) is stale against the sources being built: the banner is decided at
+  build time, so a committed page never claims to match code that changed after it.
 - Under Sphinx 7.4 the inline scripts that sphinx-thebe and sphinx-togglebutton add
   appear twice in every page; a second ``const THEBE_JS_URL`` is a JavaScript
   SyntaxError in the reader's console. Each page keeps the first copy only.
@@ -15,6 +19,11 @@ import html
 from pathlib import Path
 
 from .colab import colab_url
+from .reproduction import stale_banner, with_banner
+
+#: Pages generated from the book's committed run, and that run's folder (relative to the source folder).
+RUN_PAGES = ("book/reproduction", "book/status")
+RUN_FOLDER = "book/run"
 
 #: Pages whose names start with this are chapters (``notebooks/NN_slug``).
 CHAPTER_PREFIX = "notebooks/"
@@ -52,6 +61,12 @@ def _add_badge(pagename, context) -> None:
     context["body"] = badge + context["body"]
 
 
+def _mark_stale_run(app, docname, source) -> None:
+    if docname not in RUN_PAGES:
+        return
+    source[0] = with_banner(source[0], stale_banner(Path(app.srcdir) / RUN_FOLDER))
+
+
 def _page_context(app, pagename, templatename, context, doctree) -> None:
     _drop_repeated_scripts(context)
     _add_badge(pagename, context)
@@ -61,4 +76,5 @@ def setup(app):
     """Register the extension with Sphinx (called by Sphinx when it loads the extension)."""
     app.connect("builder-inited", _add_static_path)
     app.connect("html-page-context", _page_context)
+    app.connect("source-read", _mark_stale_run)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -13,6 +13,7 @@ import nbformat
 import numpy as np
 import pytest
 
+from specbook.provenance import file_digest, source_digests
 from specbook.recording import METRICS_ENV
 from specbook.runner import run_chapters
 
@@ -111,6 +112,9 @@ def test_metrics_json_holds_injected_parameters_and_provenance(broken_run):
         assert (result.out / chapter["executed_notebook"]).exists()
         assert json.loads((result.out / "metrics" / f"{stem}.json").read_text()) == chapter["metrics"]
         assert chapter["resumed"] is False
+        # what `report` compares with a checkout to tell a stale run
+        assert chapter["notebook_sha256"] == file_digest(base / "notebooks" / f"{stem}.ipynb")
+    assert written["source_files"] == source_digests() and "runner.py" in written["source_files"]
 
 
 def test_report_lists_chapters_failure_and_metrics(broken_run):

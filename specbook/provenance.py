@@ -1,0 +1,97 @@
+"""What a run was made from, and what has changed in the checkout since.
+
+``specbook run`` records a digest of every source file of the package and of every
+chapter notebook it executed (:func:`source_digests`, :func:`file_digest`);
+:func:`staleness` compares them with the files of a checkout. ``specbook report``
+refuses a run made from a tree with uncommitted changes, and marks a run whose
+inputs have changed since as stale (``--strict`` refuses it).
+
+This module imports nothing from the rest of the package (the report and the
+book's Sphinx extension use it without loading torch).
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+__all__ = ["PACKAGE_DIR", "file_digest", "source_digests", "staleness", "check_clean"]
+
+#: The folder of the specbook package whose sources a run records.
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def file_digest(path) -> str:
+    """SHA-256 of a file's bytes, as hex."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def source_digests(package_dir=PACKAGE_DIR) -> dict[str, str]:
+    """Map every ``.py`` file of the package (path relative to `package_dir`) to its digest."""
+    package_dir = Path(package_dir)
+    return {path.relative_to(package_dir).as_posix(): file_digest(path)
+            for path in sorted(package_dir.rglob("*.py"), key=lambda p: p.relative_to(package_dir).as_posix())}
+
+
+def check_clean(run: dict, where) -> None:
+    """Refuse a run made from a tree with uncommitted changes.
+
+    Parameters
+    ----------
+    run : dict
+        A run's ``metrics.json``.
+    where : str or Path
+        The run folder, named in the error.
+
+    Raises
+    ------
+    ValueError
+        When the run recorded ``git_dirty: true``: its numbers may come from code that
+        no commit holds.
+    """
+    if run.get("git_dirty"):
+        commit = (run.get("git_commit") or "unknown")[:12]
+        raise ValueError(
+            f"the run in {where} was made from a tree with uncommitted changes (on commit {commit}): "
+            "no commit holds the code behind its numbers. Commit, then run again from the clean tree "
+            "(python -m specbook run ...)."
+        )
+
+
+def staleness(run: dict, package_dir=PACKAGE_DIR, notebooks_dir=None) -> list[str]:
+    """What differs between the inputs a run recorded and a checkout's files.
+
+    Parameters
+    ----------
+    run : dict
+        A run's ``metrics.json``.
+    package_dir : str or Path
+        The package whose sources to compare (default: this one).
+    notebooks_dir : str or Path, optional
+        The checkout's chapters; default the ``notebooks`` folder beside `package_dir`.
+
+    Returns
+    -------
+    list of str
+        One line per difference (a source file changed, added or removed; a chapter
+        notebook changed or gone); empty when the run is up to date. A run that
+        recorded no digests (made by an older specbook) gets one line saying so.
+    """
+    package_dir = Path(package_dir)
+    notebooks_dir = package_dir.parent / "notebooks" if notebooks_dir is None else Path(notebooks_dir)
+    recorded = run.get("source_files")
+    if recorded is None:
+        return ["the run recorded no digests of its inputs (made by an older specbook): nothing vouches "
+                "that the package and chapters are the ones it ran"]
+    current = source_digests(package_dir)
+    changes = [f"specbook/{name} changed" for name in sorted(recorded.keys() & current.keys())
+               if recorded[name] != current[name]]
+    changes += [f"specbook/{name} added" for name in sorted(current.keys() - recorded.keys())]
+    changes += [f"specbook/{name} removed" for name in sorted(recorded.keys() - current.keys())]
+    for stem, chapter in run.get("chapters", {}).items():
+        notebook = notebooks_dir / f"{stem}.ipynb"
+        digest = chapter.get("notebook_sha256")
+        if not notebook.is_file():
+            changes.append(f"notebooks/{stem}.ipynb is gone")
+        elif digest is None or digest != file_digest(notebook):
+            changes.append(f"notebooks/{stem}.ipynb changed")
+    return changes
