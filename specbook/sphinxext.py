@@ -64,7 +64,8 @@ def _add_badge(pagename, context) -> None:
 def _mark_stale_run(app, docname, source) -> None:
     if docname not in RUN_PAGES:
         return
-    source[0] = with_banner(source[0], stale_banner(Path(app.srcdir) / RUN_FOLDER))
+    srcdir = Path(app.srcdir)
+    source[0] = with_banner(source[0], stale_banner(srcdir / RUN_FOLDER, notebooks_dir=srcdir / "notebooks"))
 
 
 def _page_context(app, pagename, templatename, context, doctree) -> None:
