@@ -27,10 +27,37 @@ slower or busier machine is no regression. It still fails when the chapter
 stopped recording the metric, or recorded something that is not a number.
 Timing bounds that must hold belong in ``benchmarks/``, run on a known machine.
 
+Relations
+---------
+A spec may also relate a metric to another metric *of the same chapter*:
+``"above": "other"`` (the metric must exceed ``other``) or ``"below": "other"``
+(it must be under ``other``), with an optional ``"by"``, a non-negative margin
+(default 0): the metric must beat ``other`` by *more* than ``by``, so equal
+numbers never pass. A relation stands alone or rides on a value spec or on
+bounds, which are checked as well::
+
+    "gcm_map_states": {"value": 0.48, "atol": 0.2, "above": "map_chance", "by": 0.1},
+    "l1_r2_irrelevant": {"value": 0.42, "atol": 0.02, "below": "no_l1_r2_irrelevant", "by": 0.1},
+    "change_inside": {"min": 0.05, "above": "change_outside"},
+    "r2_relevant": {"above": "r2_irrelevant"}
+
+Loose tolerances, which trained networks need, let a broken method pass a value
+spec; a relation to chance (a recorded chance level, such as a random ranking's
+mean average precision) or to the other arm of an ablation is what such a method
+cannot pass. A spec holds one relation: ``above`` and ``below`` together are
+refused (to keep a metric between two others, put the second relation on the
+other metric: "a below b" is "b above a"). A relation to the metric itself, a
+``by`` without a relation, a negative or non-numeric ``by`` and a relation on a
+machine-dependent metric are refused too. Both numbers must be numbers (not
+bools or strings), and a relation naming a metric the chapter did not record is
+a problem of the check.
+
 ``check_run(run_dir, update=True)`` rewrites the file from a run that fully
-passed: values move to the new numbers (their tolerances stay), bounds and
-machine-dependent specs stay as they are, new metrics are added and metrics a
-chapter stopped recording are removed.
+passed: values move to the new numbers (their tolerances stay), bounds,
+relations and machine-dependent specs stay as they are, new metrics are added
+and metrics a chapter stopped recording are removed. Bounds and relations are
+claims about the method, so an update never loosens them; it reports a run that
+violates them.
 """
 from __future__ import annotations
 
@@ -48,6 +75,8 @@ DEFAULT_RTOL = 1e-6
 
 _VALUE_KEYS = {"value", "atol", "rtol"}
 _BOUND_KEYS = {"min", "max"}
+_RELATION_KEYS = {"above", "below"}
+_MARGIN_KEY = "by"
 _MACHINE_KEY = "machine_dependent"
 
 
@@ -166,7 +195,7 @@ def check_run(run_dir, against=None, update=False) -> CheckResult:
         specs, recorded = expected.get(stem, {}), chapter["metrics"]
         for name, spec in specs.items():
             if name in recorded:
-                _compare(stem, name, spec, recorded[name]["value"], result)
+                _compare(stem, name, spec, recorded[name]["value"], result, recorded)
             else:
                 result.checked.append(CheckedMetric(stem, name, _describe(spec), None, False))
                 result.problems.append(f"{stem}/{name} missing: expected {_describe(spec)}, "
@@ -234,10 +263,16 @@ def _validate_spec(spec, where: str) -> None:
     if not isinstance(spec, dict):
         raise ValueError(f"{where}: a spec must be an object such as {{\"value\": 0.9, \"atol\": 0.01}} "
                          f"or {{\"min\": 0.8}}; got {spec!r}.")
-    unknown = set(spec) - _VALUE_KEYS - _BOUND_KEYS - {_MACHINE_KEY}
+    unknown = set(spec) - _VALUE_KEYS - _BOUND_KEYS - _RELATION_KEYS - {_MARGIN_KEY, _MACHINE_KEY}
     if unknown:
         raise ValueError(f"{where}: unknown key(s) {sorted(unknown)}; a spec uses "
-                         "'value' (with optional 'atol', 'rtol'), 'min'/'max' or 'machine_dependent'.")
+                         "'value' (with optional 'atol', 'rtol'), 'min'/'max', 'above'/'below' (with optional "
+                         "'by') or 'machine_dependent'.")
+    if spec.keys() & (_RELATION_KEYS | {_MARGIN_KEY}):
+        _validate_relation(spec, where)
+        spec = {key: item for key, item in spec.items() if key not in _RELATION_KEYS | {_MARGIN_KEY}}
+        if not spec:
+            return  # a relation on its own
     if _MACHINE_KEY in spec:
         if set(spec) != {_MACHINE_KEY} or spec[_MACHINE_KEY] is not True:
             raise ValueError(f"{where}: a machine-dependent metric is given as exactly "
@@ -264,6 +299,46 @@ def _validate_spec(spec, where: str) -> None:
         raise ValueError(f"{where}: 'min' ({spec['min']!r}) is above 'max' ({spec['max']!r}).")
 
 
+def _validate_relation(spec: dict, where: str) -> None:
+    relations = sorted(spec.keys() & _RELATION_KEYS)
+    if not relations:
+        raise ValueError(f"{where}: 'by' is the margin of a relation; give 'above' or 'below' with it "
+                         f"(e.g. {{\"above\": \"map_chance\", \"by\": 0.1}}); got {spec!r}.")
+    if len(relations) > 1:
+        raise ValueError(f"{where}: give either 'above' or 'below', not both (a spec holds one relation; "
+                         "to keep a metric between two others, put the second relation on the other metric).")
+    if _MACHINE_KEY in spec:
+        raise ValueError(f"{where}: a machine-dependent metric measures the machine, so it has no relation "
+                         "to check; drop 'above'/'below' or 'machine_dependent'.")
+    other = spec[relations[0]]
+    if not isinstance(other, str) or not other:
+        raise ValueError(f"{where}: {relations[0]!r} must name another metric of the same chapter; got {other!r}.")
+    if other == where.rsplit("/", 1)[-1]:
+        raise ValueError(f"{where}: {relations[0]!r} names the metric itself; name another metric of the chapter.")
+    if _MARGIN_KEY in spec and (not _is_number(spec[_MARGIN_KEY]) or not spec[_MARGIN_KEY] >= 0):
+        raise ValueError(f"{where}: 'by' must be a non-negative number; got {spec[_MARGIN_KEY]!r}.")
+
+
+def _relation(spec: dict):
+    """``(word, other metric, margin)`` of a spec's relation, or None."""
+    for word in ("above", "below"):
+        if word in spec:
+            return word, spec[word], spec.get(_MARGIN_KEY, 0)
+    return None
+
+
+def _describe_relation(spec: dict) -> str:
+    word, other, by = _relation(spec)
+    return f"{word} {other}" + (f" by > {by!r}" if by else "")
+
+
+def _relation_holds(spec: dict, value, other_value) -> bool:
+    word, _, by = _relation(spec)
+    if not (_is_number(value) and _is_number(other_value)):
+        return False
+    return value - other_value > by if word == "above" else other_value - value > by
+
+
 def _is_exact(spec: dict) -> bool:
     """Whether a value spec asks for equality rather than closeness."""
     expected = spec["value"]
@@ -275,6 +350,9 @@ _MACHINE_DESCRIPTION = "machine-dependent (not checked)"
 
 
 def _describe(spec: dict) -> str:
+    if _relation(spec) is not None:
+        own = {key: item for key, item in spec.items() if key not in _RELATION_KEYS | {_MARGIN_KEY}}
+        return " and ".join(([_describe(own)] if own else []) + [_describe_relation(spec)])
     if _MACHINE_KEY in spec:
         return _MACHINE_DESCRIPTION
     if "value" not in spec:
@@ -288,6 +366,10 @@ def _describe(spec: dict) -> str:
 
 
 def _matches(spec: dict, value) -> bool:
+    """Whether `value` meets the value, bounds or machine-dependent part of `spec` (not its relation)."""
+    spec = {key: item for key, item in spec.items() if key not in _RELATION_KEYS | {_MARGIN_KEY}}
+    if not spec:
+        return True  # a relation on its own: checked by _compare
     if _MACHINE_KEY in spec:
         return _is_number(value)  # any number: its size says how fast the machine was
     if "value" not in spec:
@@ -302,17 +384,33 @@ def _matches(spec: dict, value) -> bool:
                         abs_tol=spec.get("atol", 0.0))
 
 
-def _compare(stem: str, name: str, spec: dict, value, result: CheckResult) -> None:
-    ok = _matches(spec, value)
-    result.checked.append(CheckedMetric(stem, name, _describe(spec), value, ok))
-    if ok:
-        return
-    if _MACHINE_KEY in spec:
-        result.problems.append(f"{stem}/{name} = {value!r} is machine-dependent but must be a number")
-    elif "value" in spec:
-        result.problems.append(f"{stem}/{name} moved: expected {_describe(spec)}, got {value!r}")
-    else:
-        result.problems.append(f"{stem}/{name} = {value!r} violates {_describe(spec)}")
+def _compare(stem: str, name: str, spec: dict, value, result: CheckResult, recorded: dict) -> None:
+    """Check one recorded `value` against `spec`; `recorded` is the chapter's {name: entry} (for relations)."""
+    problems = []
+    own = {key: item for key, item in spec.items() if key not in _RELATION_KEYS | {_MARGIN_KEY}}
+    if not _matches(own, value):
+        if _MACHINE_KEY in own:
+            problems.append(f"{stem}/{name} = {value!r} is machine-dependent but must be a number")
+        elif "value" in own:
+            problems.append(f"{stem}/{name} moved: expected {_describe(own)}, got {value!r}")
+        else:
+            problems.append(f"{stem}/{name} = {value!r} violates {_describe(own)}")
+    relation = _relation(spec)
+    if relation is not None:
+        word, other, by = relation
+        margin = f" by more than {by!r}" if by else ""
+        if other not in recorded:
+            problems.append(f"{stem}/{name} must be {word} {other}, but the chapter did not record {other}.")
+        elif not _relation_holds(spec, value, recorded[other]["value"]):
+            other_value = recorded[other]["value"]
+            if not (_is_number(value) and _is_number(other_value)):
+                problems.append(f"{stem}/{name} = {value!r} must be {word} {other} = {other_value!r}, "
+                                "but a relation compares numbers.")
+            else:
+                problems.append(f"{stem}/{name} = {value!r} is not {word} {other} = {other_value!r}{margin} "
+                                f"(difference {value - other_value:+.4g})")
+    result.checked.append(CheckedMetric(stem, name, _describe(spec), value, not problems))
+    result.problems += problems
 
 
 def _failed_chapter_problem(stem: str, chapter: dict, run_dir: Path) -> str:
@@ -353,10 +451,10 @@ def _update(run: dict, result: CheckResult) -> None:
                 if spec["value"] != value:
                     result.changes.append(f"changed {stem}/{name}: {spec['value']!r} -> {value!r}")
             else:
-                # a bound is a claim about the method; a new run must not loosen it. A
-                # machine-dependent spec stays so: one machine's number is no expectation
+                # a bound or a relation is a claim about the method; a new run must not loosen
+                # it. A machine-dependent spec stays so: one machine's number is no expectation
                 new[name] = spec
-            _compare(stem, name, new[name], value, result)
+            _compare(stem, name, new[name], value, result, chapter["metrics"])
         result.changes += [f"removed {stem}/{name}" for name in sorted(old.keys() - new.keys())]
         if new:
             expected[stem] = new

@@ -338,3 +338,129 @@ def test_cli_check_as_a_module(tmp_path):
     )
     assert completed.returncode == 2
     assert completed.stderr.startswith("error: ") and "Traceback" not in completed.stderr
+
+
+# --------------------------------------------------------------- relations between metrics
+@pytest.mark.parametrize("spec, value", [
+    ({"above": "chance"}, 0.31),
+    ({"above": "chance", "by": 0.05}, 0.36),
+    ({"below": "chance"}, 0.29),
+    ({"below": "chance", "by": 0.05}, 0.24),
+    ({"value": 0.5, "atol": 0.2, "above": "chance", "by": 0.1}, 0.45),
+    ({"min": 0.0, "above": "chance"}, 0.4),
+    ({"max": 0.5, "below": "chance", "by": 0}, 0.1),
+])
+def test_relation_that_holds_passes(tmp_path, spec, value):
+    run_dir = write_run(tmp_path, {"00_a": {"acc": value, "chance": 0.3}})
+    write_expected(tmp_path, {"00_a": {"acc": spec, "chance": {"value": 0.3}}})
+    result = check_run(run_dir)
+    assert result.ok, result.problems
+    assert ("00_a", "acc", value, True) in [(i.chapter, i.metric, i.value, i.ok) for i in result.checked]
+
+
+@pytest.mark.parametrize("spec, value, problem", [
+    ({"above": "chance"}, 0.3, "00_a/acc = 0.3 is not above chance = 0.3 (difference +0)"),  # equal never passes
+    ({"above": "chance"}, 0.2, "00_a/acc = 0.2 is not above chance = 0.3 (difference -0.1)"),
+    ({"above": "chance", "by": 0.1}, 0.35, "00_a/acc = 0.35 is not above chance = 0.3 by more than 0.1"),
+    ({"below": "chance"}, 0.4, "00_a/acc = 0.4 is not below chance = 0.3"),
+    ({"below": "chance", "by": 0.1}, 0.25, "00_a/acc = 0.25 is not below chance = 0.3 by more than 0.1"),
+    ({"above": "chance"}, True, "00_a/acc = True must be above chance = 0.3, but a relation compares numbers"),
+    ({"above": "label"}, 0.5, "00_a/acc = 0.5 must be above label = 'x', but a relation compares numbers"),
+    ({"above": "absent"}, 0.5, "00_a/acc must be above absent, but the chapter did not record absent."),
+])
+def test_relation_that_fails_names_both_metrics(tmp_path, spec, value, problem):
+    run_dir = write_run(tmp_path, {"00_a": {"acc": value, "chance": 0.3, "label": "x"}})
+    write_expected(tmp_path, {"00_a": {"acc": spec, "chance": {"value": 0.3}, "label": {"value": "x"}}})
+    result = check_run(run_dir)
+    [line] = result.problems
+    assert line.startswith(problem), line
+    assert ("00_a", "acc", value, False) in [(i.chapter, i.metric, i.value, i.ok) for i in result.checked]
+    assert f"PROBLEM {line}" in result.summary()
+
+
+def test_value_and_relation_are_both_checked_and_both_reported(tmp_path):
+    run_dir = write_run(tmp_path, {"00_a": {"acc": 0.25, "chance": 0.3}})
+    write_expected(tmp_path, {"00_a": {"acc": {"value": 0.5, "atol": 0.1, "above": "chance", "by": 0.1},
+                                       "chance": {"value": 0.3}}})
+    result = check_run(run_dir)
+    assert result.problems == [
+        "00_a/acc moved: expected 0.5 (atol 0.1, rtol 1e-06), got 0.25",
+        "00_a/acc = 0.25 is not above chance = 0.3 by more than 0.1 (difference -0.05)",
+    ]
+    [item] = [i for i in result.checked if i.metric == "acc"]
+    assert item.expected == "0.5 (atol 0.1, rtol 1e-06) and above chance by > 0.1"
+
+
+def test_bounds_and_relation_are_both_checked(tmp_path):
+    run_dir = write_run(tmp_path, {"00_a": {"acc": 0.35, "chance": 0.3}})
+    write_expected(tmp_path, {"00_a": {"acc": {"min": 0.4, "above": "chance"}, "chance": {"value": 0.3}}})
+    result = check_run(run_dir)
+    assert result.problems == ["00_a/acc = 0.35 violates >= 0.4"]
+    [item] = [i for i in result.checked if i.metric == "acc"]
+    assert item.expected == ">= 0.4 and above chance"
+
+
+def test_relation_only_looks_inside_its_own_chapter(tmp_path):
+    run_dir = write_run(tmp_path, {"00_a": {"acc": 0.5}, "01_b": {"chance": 0.3}})
+    write_expected(tmp_path, {"00_a": {"acc": {"above": "chance"}}, "01_b": {"chance": {"value": 0.3}}})
+    assert check_run(run_dir).problems == [
+        "00_a/acc must be above chance, but the chapter did not record chance."]
+
+
+@pytest.mark.parametrize("spec, match", [
+    ({"above": "chance", "below": "other"}, "either 'above' or 'below', not both"),
+    ({"by": 0.1}, "'by' is the margin of a relation"),
+    ({"value": 0.9, "by": 0.1}, "'by' is the margin of a relation"),
+    ({"above": "chance", "by": -0.1}, "'by' must be a non-negative number"),
+    ({"above": "chance", "by": "0.1"}, "'by' must be a non-negative number"),
+    ({"above": "chance", "by": True}, "'by' must be a non-negative number"),
+    ({"above": "chance", "by": float("nan")}, "'by' must be a non-negative number"),
+    ({"above": 3}, "'above' must name another metric of the same chapter"),
+    ({"below": ""}, "'below' must name another metric of the same chapter"),
+    ({"above": "acc"}, "'above' names the metric itself"),
+    ({"machine_dependent": True, "above": "chance"}, "a machine-dependent metric measures the machine"),
+    ({"value": 0.9, "min": 0.8, "above": "chance"}, "either 'value'.*or 'min'/'max' bounds, not both"),
+    ({"above": "chance", "rtol": 0.1}, r"needs .value. or at least one of .min./.max.; got \{.rtol.: 0.1\}"),
+    ({"above": "chance", "over": 1}, r"unknown key\(s\) \['over'\]"),
+])
+def test_malformed_relation_is_refused(tmp_path, spec, match):
+    run_dir = write_run(tmp_path, {"00_a": {"acc": 0.9, "chance": 0.3}})
+    path = write_expected(tmp_path, {"00_a": {"acc": spec, "chance": {"value": 0.3}}})
+    with pytest.raises(ValueError, match=match) as caught:
+        check_run(run_dir)
+    assert str(caught.value).startswith(f"{path}, 00_a/acc: ")
+
+
+def test_update_keeps_relations_and_reports_a_run_that_violates_them(tmp_path):
+    run_dir = write_run(tmp_path, {"00_a": {"acc": 0.32, "alone": 0.1, "bounded": 0.5, "chance": 0.3}})
+    relations = {
+        "acc": {"value": 0.5, "atol": 0.2, "above": "chance", "by": 0.1},  # value moves, relation stays
+        "alone": {"below": "chance"},                                        # kept as is
+        "bounded": {"min": 0.0, "above": "chance"},                          # kept as is
+    }
+    path = write_expected(tmp_path, {"00_a": {**relations, "chance": {"value": 0.3}}})
+    result = check_run(run_dir, update=True)
+    assert result.updated
+    assert json.loads(path.read_text())["metrics"]["00_a"] == {
+        "acc": {"value": 0.32, "atol": 0.2, "above": "chance", "by": 0.1},
+        "alone": {"below": "chance"},
+        "bounded": {"min": 0.0, "above": "chance"},
+        "chance": {"value": 0.3},
+    }
+    assert result.problems == ["00_a/acc = 0.32 is not above chance = 0.3 by more than 0.1 (difference +0.02)"]
+    assert check_run(run_dir).problems == result.problems
+
+
+def test_shipped_expectations_relate_the_trained_chapters_to_chance_or_the_other_arm():
+    """Every loose (atol >= 0.02) number of chapters 6-9 carries a relation, or a bound, or sits clear of chance."""
+    from pathlib import Path
+    shipped = json.loads((Path(__file__).parents[1] / "expected" / "smoke.json").read_text())["metrics"]
+    relations = [(stem, name) for stem, specs in shipped.items() for name, spec in specs.items()
+                 if "above" in spec or "below" in spec]
+    assert {stem for stem, _ in relations} >= {"06_generalist_superset", "07_sparsity_tightening",
+                                                "08_gan_editing", "09_pixels_to_tasks"}
+    for stem, specs in shipped.items():
+        for name, spec in specs.items():
+            for key in ("above", "below"):
+                if key in spec:
+                    assert spec[key] in specs, f"{stem}/{name}: {key} names {spec[key]}, which has no expectation"
