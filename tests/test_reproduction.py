@@ -62,6 +62,10 @@ HOLDS = {
 }
 
 
+#: The chapter-6 generalist with more latents than its world has (optional numbers).
+SPARE = {"spare_n_latents": 12, "spare_superset_by_latents_share": 1.0, "spare_reads_all_latents_share": 0.25}
+
+
 def write_run(folder: Path, numbers: dict, failed=(), **provenance) -> Path:
     chapters = {stem: {"status": "failed" if stem in failed else "passed", "seconds": 12.5, "resumed": False,
                        "metrics": {name: {"value": value} for name, value in values.items()}, "error": None}
@@ -142,6 +146,12 @@ BRANCHES = [
      "misses a latent"),
     (changed("06_generalist_superset", r2_relevant_mean=0.5), "Proposition 2", "not reproduced", "relevant block"),
     (changed("06_generalist_superset", reads_all_latents_share=1.0), "Proposition 2", "partly", "not a test of it"),
+    (changed("06_generalist_superset", reads_all_latents_share=1.0, **SPARE), "Proposition 2", "reproduced",
+     "with 12 latents (spare) some supports leave latents out"),
+    (changed("06_generalist_superset", reads_all_latents_share=1.0, **{**SPARE, "spare_reads_all_latents_share": 1.0}),
+     "Proposition 2", "partly", "not a test of it"),
+    (changed("06_generalist_superset", **{**SPARE, "spare_superset_by_latents_share": 0.8}), "Proposition 2",
+     "not reproduced", "With 12 latents (spare), some estimated support misses"),
     (changed("07_sparsity_tightening", scalar_tasks_r2_relevant=0.45, scalar_tasks_supports_equal_share=0.0),
      "Theorem 2", "partly", "with one number per task it does not"),
     (changed("07_sparsity_tightening", l1_r2_irrelevant=0.6), "Theorem 2", "partly", "with vector tasks it does not"),
@@ -293,15 +303,17 @@ def test_the_book_build_adds_the_stale_banner_to_the_run_pages_only(tmp_path):
 
     from specbook import sphinxext
 
-    app = SimpleNamespace(srcdir=str(tmp_path))
     pages = {}
-    for name, run in (("stale", write_run(tmp_path / "book" / "run", HOLDS)),
-                      ("fresh", write_provenanced_run(tmp_path / "fresh" / "book" / "run", HOLDS,
-                                                      _current_inputs(HOLDS)))):
+    for name, write in (("stale", lambda folder: write_run(folder, HOLDS)),
+                        ("fresh", lambda folder: write_provenanced_run(folder, HOLDS, _current_inputs(HOLDS)))):
+        srcdir = tmp_path / name  # a book's source folder: its committed run and its chapters
+        (srcdir / "notebooks").parent.mkdir(parents=True)
+        (srcdir / "notebooks").symlink_to(ROOT / "notebooks")
+        run = write(srcdir / "book" / "run")
         source = [render_reproduction(run)]
-        sphinxext._mark_stale_run(SimpleNamespace(srcdir=str(run.parents[1])), "book/reproduction", source)
-        pages[name] = source[0]
-    assert "Stale run" in pages["stale"] and pages["fresh"] == render_reproduction(tmp_path / "fresh" / "book" / "run")
+        sphinxext._mark_stale_run(SimpleNamespace(srcdir=str(srcdir)), "book/reproduction", source)
+        pages[name] = source[0], render_reproduction(run)
+    assert "Stale run" in pages["stale"][0] and pages["fresh"][0] == pages["fresh"][1]
     chapter = ["(label)=\n# A chapter\ntext"]
-    sphinxext._mark_stale_run(app, "notebooks/01_collider_world", chapter)
+    sphinxext._mark_stale_run(SimpleNamespace(srcdir=str(tmp_path / "stale")), "notebooks/01_collider_world", chapter)
     assert chapter == ["(label)=\n# A chapter\ntext"]
