@@ -25,7 +25,7 @@ from .collider import _positive_int
 
 __all__ = ["TaskLatentWorld", "LatentSample", "EXAMPLE_SUPPORTS", "example_world"]
 
-#: The supports of the issue's example world: tasks share latent 4; latents 6 and 7 feed no task.
+#: The supports of the book's example world: tasks share latent 4; latents 6 and 7 feed no task.
 EXAMPLE_SUPPORTS = ((0, 1), (2, 3, 4), (4, 5))
 
 _MIXINGS = ("mlp", "linear")

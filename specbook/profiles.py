@@ -34,7 +34,7 @@ class Profile:
     n_runs : int
         Independent repetitions (seeds) of an experiment.
     n_worlds : int
-        Random worlds enumerated by exhaustive graph checks.
+        Random worlds drawn by the graph-level (d-separation) checks.
     cell_timeout : int
         Seconds one notebook cell may run before the runner stops it.
     sweep_stride : int
