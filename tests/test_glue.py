@@ -181,15 +181,20 @@ def run_metrics(smoke_run_dir):
     return json.loads((smoke_run_dir / "metrics.json").read_text())
 
 
-@pytest.mark.slow
-@pytest.mark.xdist_group("smoke")
-@pytest.mark.parametrize("stem", CHAPTERS)
-def test_executed_chapter_glues_every_key_its_prose_quotes(stem, smoke_run_dir, run_metrics):
+def executed_chapter(stem, smoke_run_dir, run_metrics):
+    """A chapter's entry in the smoke run and what its executed notebook glued; skipped when not run."""
     chapter = run_metrics["chapters"].get(stem)
     if chapter is None:
         pytest.skip(f"{stem} is not in the run {smoke_run_dir}")
     assert chapter["status"] == "passed", f"{stem} failed at the smoke profile: {chapter.get('error')}"
-    glued = glued_values(smoke_run_dir / chapter["executed_notebook"])
+    return chapter, glued_values(smoke_run_dir / chapter["executed_notebook"])
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("smoke")
+@pytest.mark.parametrize("stem", CHAPTERS)
+def test_executed_chapter_glues_every_key_its_prose_quotes(stem, smoke_run_dir, run_metrics):
+    _, glued = executed_chapter(stem, smoke_run_dir, run_metrics)
     names = [name for name, _ in glued]
     duplicates = sorted({name for name in names if names.count(name) > 1})
     assert not duplicates, f"{stem} glues these keys more than once (MyST-NB warns): {duplicates}"
@@ -201,11 +206,8 @@ def test_executed_chapter_glues_every_key_its_prose_quotes(stem, smoke_run_dir, 
 @pytest.mark.xdist_group("smoke")
 @pytest.mark.parametrize("stem", CHAPTERS)
 def test_glued_values_equal_the_recorded_metrics(stem, smoke_run_dir, run_metrics):
-    chapter = run_metrics["chapters"].get(stem)
-    if chapter is None:
-        pytest.skip(f"{stem} is not in the run {smoke_run_dir}")
-    recorded = chapter["metrics"]
-    glued = dict(glued_values(smoke_run_dir / chapter["executed_notebook"]))
+    chapter, glued = executed_chapter(stem, smoke_run_dir, run_metrics)
+    recorded, glued = chapter["metrics"], dict(glued)
     assert recorded.keys() <= glued.keys(), \
         f"{stem} recorded numbers that were not glued: {sorted(recorded.keys() - glued.keys())}"
     differ = {name: (glued[name], recorded[name]["value"]) for name in recorded.keys() & glued.keys()
