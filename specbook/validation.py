@@ -1,11 +1,23 @@
-"""Input validation shared by the package: column blocks, and the (states, tasks, L) of Algorithm 1."""
+"""Input validation shared by the package: scalars, seeds, devices, sizes, column blocks,
+and the (states, tasks, L) of Algorithm 1.
+
+Every check raises a ``ValueError`` whose message names the argument, what it got and
+what it needs, so that a bad input never reaches numpy, torch or networkx.
+"""
 from __future__ import annotations
 
+import math
 import numbers
+import os
 
 import numpy as np
 
-__all__ = ["as_columns", "check_bool", "check_int", "check_states_tasks"]
+__all__ = ["as_columns", "check_bool", "check_choice", "check_device", "check_int", "check_memory",
+           "check_probability", "check_real", "check_seed", "check_states_tasks", "MEMORY_LIMIT_ENV"]
+
+#: Environment variable that raises (or lowers) the memory an allocation may ask for, in GiB.
+MEMORY_LIMIT_ENV = "SPECBOOK_MEMORY_LIMIT_GB"
+_DEFAULT_MEMORY_LIMIT_GB = 8.0
 
 
 def check_int(value, name, minimum):
@@ -13,6 +25,79 @@ def check_int(value, name, minimum):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}.")
     return int(value)
+
+
+def check_seed(value, name="seed"):
+    """`value` as an int seed: an integer (not a bool) in [0, 2**32), as numpy and torch accept."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 0 <= value < 2 ** 32:
+        raise ValueError(f"{name} must be an integer in [0, 2**32); got {value!r}.")
+    return int(value)
+
+
+def check_real(value, name, *, low=None, high=None, open_low=False, open_high=False):
+    """`value` as a finite float (not a bool, not complex) within the optional bounds.
+
+    `low`/`high` are inclusive unless `open_low`/`open_high`.
+    """
+    bounds = []
+    if low is not None:
+        bounds.append(f"{'>' if open_low else '>='} {low}")
+    if high is not None:
+        bounds.append(f"{'<' if open_high else '<='} {high}")
+    need = "a finite real number" + (" " + " and ".join(bounds) if bounds else "")
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise ValueError(f"{name} must be {need}; got {value!r}.")
+    if (low is not None and (value < low or (open_low and value == low))) or \
+            (high is not None and (value > high or (open_high and value == high))):
+        raise ValueError(f"{name} must be {need}; got {value!r}.")
+    return float(value)
+
+
+def check_probability(value, name):
+    """`value` as a float strictly between 0 and 1 (a significance level, a fraction)."""
+    return check_real(value, name, low=0, high=1, open_low=True, open_high=True)
+
+
+def check_choice(value, name, choices):
+    """`value` after checking it is one of `choices` (compared with ``==``, strings included)."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}.")
+    return value
+
+
+def check_device(device, name="device"):
+    """A ``torch.device`` from `device` ('cpu', 'cuda', 'cuda:0', 'mps' or a torch.device), available here."""
+    import torch  # only the models need torch; the rest of the package validates without it
+
+    if not isinstance(device, (str, torch.device)):
+        raise ValueError(f"{name} must be a torch device such as 'cpu' or 'cuda'; got {device!r}.")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, ValueError):
+        raise ValueError(f"{name} must be a torch device such as 'cpu' or 'cuda'; got {device!r}.") from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"{name}={device!r} was requested but CUDA is not available here; use device='cpu'.")
+    if resolved.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"{name}={device!r} was requested but MPS is not available here; use device='cpu'.")
+    if resolved.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"{name} must be 'cpu', 'cuda' or 'mps'; got {device!r}.")
+    return resolved
+
+
+def check_memory(n_bytes, what, *, fix):
+    """Refuse up front an allocation of about `n_bytes` above the memory limit.
+
+    The limit is 8 GiB unless the environment variable ``SPECBOOK_MEMORY_LIMIT_GB`` says
+    otherwise; `what` names the allocation and `fix` says how to make it smaller.
+    """
+    raw = os.environ.get(MEMORY_LIMIT_ENV)
+    try:
+        limit_gb = _DEFAULT_MEMORY_LIMIT_GB if raw is None else float(raw)
+    except ValueError:
+        raise ValueError(f"{MEMORY_LIMIT_ENV} must be a number of GiB; got {raw!r}.") from None
+    if n_bytes > limit_gb * 2 ** 30:
+        raise ValueError(f"{what} would need about {n_bytes / 2 ** 30:,.1f} GiB, above the limit of {limit_gb:g} GiB; "
+                         f"{fix} (or raise the limit with the environment variable {MEMORY_LIMIT_ENV}).")
 
 
 def check_bool(value, name):
