@@ -21,11 +21,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"; \
 	touch $@; echo "== set-up took $$(( $$(date +%s) - start )) s"
 
-## Execute every chapter (book profile) and write the HTML book to _build/html.
+## Execute the chapters that changed (book profile, two at a time, into _build/run) and render the
+## HTML book from them into _build/html (warnings are errors); nothing is executed twice.
 book: $(STAMP)
-	@echo "== book: executing every chapter with the book profile (warnings are errors)"
-	SPECBOOK_PROGRESS=0 SPECBOOK_CACHE_DIR=$(CURDIR)/_build/cache $(BIN)/jupyter-book build . --builder html -W --keep-going
-	@echo "== open _build/html/index.html"
+	@echo "== book: running the chapters whose inputs changed, then rendering the book"
+	$(BIN)/python -m specbook book --out _build
 
 ## Run the whole test suite (unit tests, notebook checks, smoke run + regression check, book build).
 ## Two workers: the book build and the browser test on one, the other tests on the other.

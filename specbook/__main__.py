@@ -12,18 +12,34 @@ Examples
     python -m specbook check runs/smoke --update
     python -m specbook assignments 01 02 --out assignments/
     python -m specbook report runs/book
+    python -m specbook book --out _build
 
-Exit status: 0 when everything passed, 1 when a chapter failed or a number
-moved, 2 for bad arguments.
+Exit status
+-----------
+====  ===========================================================================
+0     everything passed (``run``: every chapter in the run folder; ``check``: every
+      number holds; ``report``, ``assignments``: the files were written)
+1     ``run``, ``book``: a chapter failed; ``check``: a number moved or a chapter
+      failed; ``book``: Sphinx reported a warning or an error
+2     a usage error: a bad argument, a folder or file that cannot be read or
+      written, a run folder holding another run (``run --force`` replaces it) or
+      an incomplete one (``check``, ``report``); one line on stderr, no traceback
+130   ``run`` was interrupted (Ctrl-C, SIGTERM): the unfinished chapters are marked
+      "interrupted" in the run folder, and ``run --resume`` runs them again
+====  ===========================================================================
 """
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 from .checking import check_run
 from .profiles import PROFILES
+
+# The shell's status for a process stopped by SIGINT (128 + 2).
+_INTERRUPTED = 130
 
 
 def _add_run_command(commands) -> None:
@@ -37,6 +53,8 @@ def _add_run_command(commands) -> None:
     run.add_argument("--out", type=Path, help="run folder (default: runs/PROFILE)")
     run.add_argument("--resume", action="store_true",
                      help="skip chapters that passed in the run folder with the same inputs")
+    run.add_argument("--force", action="store_true",
+                     help="replace a run of another profile or seed in the run folder (refused without it)")
     run.add_argument("--timeout", type=int, metavar="SECONDS",
                      help="seconds one cell may run (default: the profile's cell_timeout)")
     run.add_argument("--notebooks", type=Path, metavar="DIR",
@@ -54,17 +72,24 @@ def _add_run_command(commands) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     # Imported here: papermill is an optional extra (specbook[run]) and slow to import; `check` needs neither.
-    from .runner import run_chapters
+    from .runner import RunInterrupted, run_chapters
 
     try:
         result = run_chapters(
             args.chapters or None, profile=args.profile, seed=args.seed, out=args.out, jobs=args.jobs,
             resume=args.resume, notebooks_dir=args.notebooks, timeout=args.timeout, progress=args.progress,
-            executor=args.executor, scheduler=args.scheduler,
+            executor=args.executor, scheduler=args.scheduler, force=args.force,
         )
     except ImportError as exc:  # --executor dask without dask.distributed installed
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except RunInterrupted as stopped:
+        print(stopped.result.summary())
+        interrupted = stopped.result.interrupted
+        print(f"interrupted: chapter(s) {', '.join(interrupted)} did not finish and have no numbers in "
+              f"{stopped.result.out}; run them again with `python -m specbook run {' '.join(interrupted)} "
+              f"--out {stopped.result.out} --resume` (with the same --profile and --seed).", file=sys.stderr)
+        return _INTERRUPTED
     print(result.summary())
     for message in result.failure_messages():
         print(f"FAILED {message}", file=sys.stderr)
@@ -140,11 +165,39 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_book_command(commands) -> None:
+    book = commands.add_parser("book", help="execute what changed (run --resume) and build the HTML book from it")
+    book.add_argument("--out", type=Path, default=Path("_build"),
+                      help="build folder: run/, source/ and html/ go there (default: _build)")
+    book.add_argument("--root", type=Path, default=Path("."), help="the repository (default: .)")
+    book.add_argument("--profile", choices=sorted(PROFILES), default="book",
+                      help="sizes the chapters run at (default: book)")
+    book.add_argument("--jobs", type=int, default=2, help="chapters executed at once (default: 2)")
+    book.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
+    book.set_defaults(handler=_book)
+
+
+def _book(args: argparse.Namespace) -> int:
+    from .book import build_book
+
+    start = time.perf_counter()
+    built = build_book(args.root, args.out, profile=args.profile, jobs=args.jobs, progress=args.progress)
+    print(built.run.summary())
+    if built.log:
+        print(built.log[-6000:] if built.returncode else built.log.strip().splitlines()[-1])
+    if built.ok:
+        print(f"book built in {time.perf_counter() - start:.0f} s: open {built.html / 'index.html'}")
+    else:
+        print(f"error: the book did not build ({time.perf_counter() - start:.0f} s); see above", file=sys.stderr)
+    return built.returncode
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m specbook",
         description="Execute the book's chapters and check the numbers they report.",
-        epilog="Exit status: 0 all passed, 1 a chapter failed or a number moved, 2 bad arguments.",
+        epilog="Exit status: 0 all passed, 1 a chapter failed or a number moved, 2 a usage error "
+               "(one line on stderr), 130 interrupted (run: rerun with --resume).",
     )
     # A new subcommand is one _add_<name>_command function (its parser, with handler=) and its handler.
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -152,6 +205,7 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_check_command(commands)
     _add_assignments_command(commands)
     _add_report_command(commands)
+    _add_book_command(commands)
     return parser
 
 
@@ -163,6 +217,12 @@ def main(argv=None) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a path the handler's own checks let through: still one line, no traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:  # before `run` had written anything, or in another command
+        print("interrupted", file=sys.stderr)
+        return _INTERRUPTED
 
 
 if __name__ == "__main__":

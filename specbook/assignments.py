@@ -30,6 +30,7 @@ from pathlib import Path
 import jupytext
 import nbformat
 
+from .files import write_text_atomic
 from .profiles import PROFILES
 
 __all__ = ["Exercise", "ChapterAssignment", "find_exercises", "student_stub", "function_interfaces",
@@ -238,6 +239,9 @@ def make_assignments(chapters=None, out="assignments", *, notebooks_dir=None, pr
     available = find_chapters(notebooks_dir)
     selected = _select_chapters(chapters, available, notebooks_dir)
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"out={str(out)!r} is a file; pass the folder that receives student/ and instructor/ "
+                         "(CLI: --out DIR).")
     written = []
     for stem in selected:
         source = notebooks_dir / f"{stem}.md"
@@ -425,8 +429,14 @@ def _notebook_like(notebook, cells):
 
 
 def _write_copy(notebook, path_without_suffix: Path) -> Path:
-    path_without_suffix.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path_without_suffix.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"out: cannot make the folder {path_without_suffix.parent} ({exc.strerror or exc}); pass "
+                         "a folder you can write to (CLI: --out DIR).") from None
     ipynb = path_without_suffix.with_suffix(".ipynb")
-    jupytext.write(notebook, ipynb, fmt="ipynb")
-    jupytext.write(notebook, path_without_suffix.with_suffix(".md"), fmt="md:myst")
+    for path, fmt in ((ipynb, "ipynb"), (path_without_suffix.with_suffix(".md"), "md:myst")):
+        text = jupytext.writes(notebook, fmt=fmt)
+        # Whole or not at all, and ending with a newline as jupytext.write leaves it.
+        write_text_atomic(path, text if text.endswith("\n") else text + "\n")
     return ipynb

@@ -27,8 +27,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
+from .discovery import MAX_TESTS
 from .multitest import CORRECTIONS, check_alpha, check_correction, reject
-from .validation import check_states_tasks
+from .validation import check_choice, check_int, check_real, check_seed, check_states_tasks
 
 __all__ = ["BaselineResult", "cca_tasks", "group_lasso_tasks", "seltask_tasks", "recorrect", "BASELINES",
            "CORRECTIONS"]
@@ -74,12 +75,6 @@ def _check_L(L):
     if isinstance(L, bool) or not isinstance(L, numbers.Integral) or L < 1:
         raise ValueError(f"L must be an integer >= 1 (the segment length); got {L!r}.")
     return int(L)
-
-
-def _check_seed(seed):
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer; got {seed!r}.")
-    return int(seed)
 
 
 def _standardise(a):
@@ -140,10 +135,10 @@ def cca_tasks(states, tasks, L=2, alpha=0.05, seed=0, *, correction=None, test_f
     start = time.perf_counter()
     L = _check_L(L)
     alpha = check_alpha(alpha)
-    seed = _check_seed(seed)
+    seed = check_seed(seed)
     correction = check_correction(correction)
-    if not (isinstance(test_fraction, numbers.Real) and 0 < test_fraction < 1):
-        raise ValueError(f"test_fraction must be in (0, 1); got {test_fraction!r}.")
+    test_fraction = check_real(test_fraction, "test_fraction", low=0, high=1, open_low=True, open_high=True)
+    max_iter = check_int(max_iter, "max_iter", 1)
     states, tasks = check_states_tasks(states, tasks, L, reject_constant=True, caller="CCA")
     n, T, d = states.shape
     M, N = tasks.shape[1], T // L
@@ -187,6 +182,10 @@ def _ols_rss(gram, xty, yty, columns):
     return max(float(yty - b @ coef), 1e-300)
 
 
+#: Most penalties on :func:`group_lasso_tasks`' path: each is a fit per task, so 1,000 already takes minutes.
+MAX_LAMBDAS = 1_000
+
+
 def group_lasso_tasks(states, tasks, L=2, seed=0, *, selection="bic", n_lambdas=30, lambda_min_ratio=1e-3,
                       cv=5, tol=1e-6):
     """Group Lasso baseline: a segment serves a task when its coefficient block survives the penalty.
@@ -215,6 +214,7 @@ def group_lasso_tasks(states, tasks, L=2, seed=0, *, selection="bic", n_lambdas=
         Seed of the cross-validation folds (unused by ``selection="bic"``, which is deterministic).
     selection : {"bic", "cv"}, default="bic"
     n_lambdas : int, default=30
+        Penalties on the path; at most ``MAX_LAMBDAS`` (1,000).
     lambda_min_ratio : float, default=1e-3
     cv : int, default=5
         Number of folds for ``selection="cv"``.
@@ -236,15 +236,16 @@ def group_lasso_tasks(states, tasks, L=2, seed=0, *, selection="bic", n_lambdas=
 
     start = time.perf_counter()
     L = _check_L(L)
-    seed = _check_seed(seed)
-    if selection not in ("bic", "cv"):
-        raise ValueError(f"selection must be 'bic' or 'cv'; got {selection!r}.")
-    if isinstance(n_lambdas, bool) or not isinstance(n_lambdas, numbers.Integral) or n_lambdas < 2:
-        raise ValueError(f"n_lambdas must be an integer >= 2; got {n_lambdas!r}.")
-    if not (isinstance(lambda_min_ratio, numbers.Real) and 0 < lambda_min_ratio < 1):
-        raise ValueError(f"lambda_min_ratio must be in (0, 1); got {lambda_min_ratio!r}.")
-    if selection == "cv" and (isinstance(cv, bool) or not isinstance(cv, numbers.Integral) or cv < 2):
-        raise ValueError(f"cv must be an integer >= 2 folds; got {cv!r}.")
+    seed = check_seed(seed)
+    check_choice(selection, "selection", ("bic", "cv"))
+    n_lambdas = check_int(n_lambdas, "n_lambdas", 2)
+    if n_lambdas > MAX_LAMBDAS:
+        raise ValueError(f"n_lambdas must be at most {MAX_LAMBDAS:,} (each is a group-lasso fit per task); "
+                         f"got {n_lambdas:,}.")
+    lambda_min_ratio = check_real(lambda_min_ratio, "lambda_min_ratio", low=0, high=1, open_low=True, open_high=True)
+    if selection == "cv":
+        cv = check_int(cv, "cv", 2)
+    tol = check_real(tol, "tol", low=0, open_low=True)
     states, tasks = check_states_tasks(states, tasks, L, min_n=cv if selection == "cv" else 3, reject_constant=True,
                                        caller="Group Lasso")
     n, T, d = states.shape
@@ -420,17 +421,27 @@ def seltask_tasks(states, tasks, L=2, alpha=0.05, seed=0, *, correction="bh", th
         ``info`` holds ``"pvalues"`` (M, N, N) (NaN where ``k >= v``), ``"significant"``
         (M, N, N) bool (the evidence, upper triangle), ``"cmi_gain"`` (M, N, N) and
         ``"reconstruction"`` (M, N, N).
+
+    Raises
+    ------
+    ValueError
+        For a bad argument, naming it, and for more than
+        :data:`~specbook.discovery.MAX_TESTS` (1,000,000) selection tests ``M N (N - 1) / 2``.
     """
     start = time.perf_counter()
     L = _check_L(L)
     alpha = check_alpha(alpha)
-    seed = _check_seed(seed)
+    seed = check_seed(seed)
     correction = check_correction(correction)
-    if not (isinstance(threshold, numbers.Real) and 0 < threshold <= 1):
-        raise ValueError(f"threshold must be in (0, 1]; got {threshold!r}.")
+    threshold = check_real(threshold, "threshold", low=0, high=1, open_low=True)
+    max_iter = check_int(max_iter, "max_iter", 1)
+    tol = check_real(tol, "tol", low=0)
     states, tasks = check_states_tasks(states, tasks, L, pairwise=True, reject_constant=True, caller="SelTask")
     n, T, d = states.shape
     M, N = tasks.shape[1], T // L
+    if M * N * (N - 1) // 2 > MAX_TESTS:
+        raise ValueError(f"SelTask with T={T}, M={M} and L={L} would run {M * N * (N - 1) // 2:,} selection tests, "
+                         f"above the limit of {MAX_TESTS:,}: use fewer steps (or a larger L) or fewer tasks.")
     min_n = 4 * d + 6  # the largest conditioning set has 2 d + 1 columns
     if n < min_n:
         raise ValueError(f"need at least n = {min_n} samples for the selection tests; got n = {n}.")
@@ -533,6 +544,8 @@ def recorrect(result, correction):
     True
     """
     start = time.perf_counter()
+    if not isinstance(result, BaselineResult):
+        raise ValueError(f"result must be a BaselineResult of cca_tasks or seltask_tasks; got {type(result).__name__}.")
     correction = check_correction(correction)
     info = result.info
     if result.method == "cca":

@@ -11,11 +11,13 @@ from joblib import delayed
 
 from . import baselines
 from .collider import ColliderWorld
-from .discovery import TaskDiscovery, discover_tasks
+from .discovery import TaskDiscovery, _check_query, discover_tasks
 from .metrics import structure_scores
-from .multitest import check_correction, reject
+from .citests import get_ci_test
+from .multitest import check_alpha, check_correction, reject
 from .parallel import run_parallel
 from .progress import progress_bar
+from .validation import check_bool, check_int, check_seed
 
 __all__ = ["RULES", "SUMMARY_COLUMNS", "algorithm1", "recorrect", "under_rules", "structure_trials", "like_for_like",
            "head_to_head"]
@@ -25,10 +27,21 @@ __all__ = ["RULES", "SUMMARY_COLUMNS", "algorithm1", "recorrect", "under_rules",
 RULES = {"uncorrected": None, "bonferroni": "bonferroni", "holm": "holm", "bh": "bh"}
 
 
-def algorithm1(test="fisherz", alpha=0.05, correction=None, **test_options):
-    """Algorithm 1 as a method for :func:`structure_trials` (a callable ``(states, tasks, L)``)."""
+def algorithm1(test="fisherz", alpha=0.05, correction=None, *, query="collider", **test_options):
+    """Algorithm 1 as a method for :func:`structure_trials` (a callable ``(states, tasks, L)``).
+
+    `query` is :func:`~specbook.discover_tasks`'s; the other keyword arguments are the CI
+    test's options. `alpha`, `correction`, `query` and a test named by a string are checked
+    here, not at the first world.
+    """
+    check_alpha(alpha)
+    check_correction(correction)
+    _check_query(query)
+    get_ci_test(test, **test_options)
+
     def method(states, tasks, L):
-        return discover_tasks(states, tasks, L=L, test=test, alpha=alpha, correction=correction, **test_options)
+        return discover_tasks(states, tasks, L=L, test=test, alpha=alpha, correction=correction, query=query,
+                              **test_options)
     return method
 
 
@@ -63,7 +76,7 @@ def recorrect(found, correction):
     True
     """
     if not isinstance(found, TaskDiscovery):
-        return baselines.recorrect(found, correction)
+        return baselines.recorrect(found, correction)  # which refuses anything but a BaselineResult
     start = time.perf_counter()
     correction = check_correction(correction)
     M, N, _ = found.pvalues.shape
@@ -94,6 +107,10 @@ def under_rules(method, rules=None):
         ``(states, tasks, L)`` to a dict of rule name to result, which
         :func:`structure_trials` scores as one row per rule (column ``rule``).
     """
+    if not callable(method):
+        raise ValueError(f"method must be a callable method(states, tasks, L); got {method!r}.")
+    if rules is not None and not isinstance(rules, Mapping):
+        raise ValueError(f"rules must be a dict of rule name to correction (see RULES); got {rules!r}.")
     rules = dict(RULES if rules is None else rules)
     for correction in rules.values():
         check_correction(correction)
@@ -136,8 +153,27 @@ def structure_trials(methods, *, T, M, L=2, n_samples, seeds, world_options=None
         of segment-task entries that are true in the world) and the scores of
         :func:`~specbook.metrics.structure_scores`.
     """
+    if not isinstance(methods, Mapping) or not methods or not all(callable(m) for m in methods.values()):
+        raise ValueError(f"methods must be a non-empty dict of name to callable method(states, tasks, L); "
+                         f"got {methods!r}.")
+    if world_options is not None and not isinstance(world_options, Mapping):
+        raise ValueError(f"world_options must be a dict of ColliderWorld arguments; got {world_options!r}.")
     world_options = dict(world_options or {})
-    seeds = list(seeds)
+    clash = sorted(set(world_options) & {"T", "M", "L", "seed"})
+    if clash:
+        raise ValueError(f"world_options must not set {clash}: T, M and L are arguments of structure_trials, and "
+                         "each world's seed comes from seeds.")
+    n_samples = check_int(n_samples, "n_samples", 1)
+    n_jobs = check_int(n_jobs, "n_jobs", 1)
+    progress = check_bool(progress, "progress")
+    if isinstance(seeds, (str, bytes)) or not hasattr(seeds, "__iter__"):
+        raise ValueError(f"seeds must be a list of integer seeds; got {seeds!r}.")
+    seeds = [check_seed(seed, "seeds[...]") for seed in seeds]
+    if seeds and max(seeds) == 2 ** 32 - 1:
+        raise ValueError("seeds must be below 2**32 - 1: each world samples with seed + 1.")
+    T, M, L = check_int(T, "T", 2), check_int(M, "M", 1), check_int(L, "L", 1)
+    if T % L:
+        raise ValueError(f"T must be a multiple of L so that the steps split into equal segments; got T={T}, L={L}.")
     bar = progress_bar(total=len(seeds), desc=f"T={T} M={M} n={n_samples}", progress=progress, leave=False)
     if n_jobs == 1:
         per_world = []
@@ -245,9 +281,14 @@ def like_for_like(horizon_trials, task_trials, *, T=None, chance=True):
     >>> like_for_like(a, b).loc[("m", ""), ["accuracy_at_T", "accuracy_all_T", "mcc_slope"]].round(3).tolist()
     [0.75, 0.85, -0.05]
     """
+    for name, trials in (("horizon_trials", horizon_trials), ("task_trials", task_trials)):
+        if not isinstance(trials, pd.DataFrame):
+            raise ValueError(f"{name} must be a pandas DataFrame of structure_trials rows; "
+                             f"got {type(trials).__name__}.")
+    chance = check_bool(chance, "chance")
     a = _keyed(horizon_trials, ("method", "seed", "T", "accuracy", "base_rate"))
     b = _keyed(task_trials, ("method", "seed", "M", "mcc"))
-    T = int(a["T"].max()) if T is None else T
+    T = int(a["T"].max()) if T is None else check_int(T, "T", 2)
     if not (a["T"] == T).any():
         raise ValueError(f"the horizon trials have no rows at T = {T}.")
     keys = ["method", "rule"]
@@ -302,8 +343,14 @@ def head_to_head(table, first, second, column="accuracy_at_T"):
     >>> head_to_head(t, "a", "b").first_ahead.tolist()
     [True]
     """
-    if column.endswith("_sd") or column not in table:
+    if not isinstance(table, pd.DataFrame):
+        raise ValueError(f"table must be a like_for_like DataFrame; got {type(table).__name__}.")
+    if not isinstance(column, str) or column.endswith("_sd") or column not in table:
         raise ValueError(f"column must be one of {[c for c in SUMMARY_COLUMNS if not c.endswith('_sd')]}; got {column!r}.")
+    methods = table.index.get_level_values("method") if "method" in (table.index.names or []) else []
+    missing = [m for m in (first, second) if m not in set(methods)]
+    if missing:
+        raise ValueError(f"table has no method {missing[0]!r}; its methods are {sorted(set(map(str, methods)))}.")
     one, two = table.xs(first, level="method"), table.xs(second, level="method")
     rules = [rule for rule in one.index if rule in two.index]
     if not rules:

@@ -1,7 +1,7 @@
 """Where chapters keep what is costly to recompute (trained networks), so a rerun resumes.
 
 The runner points :data:`CACHE_ENV` at ``<run folder>/cache`` and ``make book`` at
-``_build/cache``; a chapter asks :func:`cache_path` for a file there and passes it to a
+``_build/run/cache``; a chapter asks :func:`cache_path` for a file there and passes it to a
 fit as its checkpoint. Without the variable (a chapter opened by hand, or on Colab)
 nothing is cached and everything is trained afresh.
 """
@@ -36,5 +36,10 @@ def cache_path(*parts):
     if not root:
         return None
     path = Path(root).joinpath(*parts)
+    blocking = next((folder for folder in [path.parent, *path.parent.parents] if folder.exists() and not folder.is_dir()),
+                    None)
+    if blocking is not None:
+        raise ValueError(f"the cache folder {CACHE_ENV}={root!r} cannot hold {'/'.join(parts)!r}: {str(blocking)!r} is "
+                         "a file, not a folder; point the variable at a folder.")
     path.parent.mkdir(parents=True, exist_ok=True)
     return path

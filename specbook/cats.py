@@ -17,12 +17,11 @@ over the batch.
 """
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
-from .validation import check_int
+from .validation import as_real_array, check_bool, check_int, check_memory, check_real, check_seed
 
 __all__ = ["ACCESSORIES", "FACTORS", "NUISANCE_GROUPS", "CatImages", "CatRenderer"]
 
@@ -58,6 +57,7 @@ _OUTLINE = 0.09       # outline width, in head radii
 _OUTLINE_COLOUR = np.array([0.12, 0.1, 0.1])
 _EYE_COLOUR = np.array([0.08, 0.08, 0.1])
 _PINK = np.array([0.95, 0.62, 0.68])
+_BATCH_COPIES = 24    # float32 grids alive at once while a batch is drawn (coordinates, distances, canvas)
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,9 @@ def _hsv_to_rgb(h, s, v):
 
 def accessory_rgb(hue):
     """The colour of an accessory of hue `hue` (saturated, bright), shape (..., 3)."""
-    hue = np.asarray(hue, dtype=float)
+    hue = as_real_array(hue, "hue")
+    if not np.isfinite(hue).all():
+        raise ValueError("hue contains NaN or inf; hues are numbers in [0, 1].")
     return _hsv_to_rgb(hue, np.full_like(hue, 0.85), np.full_like(hue, 0.9))
 
 
@@ -214,6 +216,14 @@ class CatRenderer:
     supersample : int, default=1
         Coverage is evaluated on a grid this many times finer, then averaged down.
 
+    Raises
+    ------
+    ValueError
+        For a bad `size` or `supersample`, and when drawing even one cat on the fine grid
+        (about 24 float32 copies of ``size * supersample`` squared) would need more memory
+        than :func:`~specbook.validation.check_memory` allows (8 GiB by default);
+        :meth:`render` checks its batches the same way.
+
     Examples
     --------
     >>> renderer = CatRenderer(size=32)
@@ -232,6 +242,8 @@ class CatRenderer:
         self.size = check_int(size, "size", 8)
         self.supersample = check_int(supersample, "supersample", 1)
         grid = self.size * self.supersample
+        check_memory(_BATCH_COPIES * grid ** 2 * 4, f"drawing even one cat of size {self.size} with supersample "
+                     f"{self.supersample} (a {grid} x {grid} grid)", fix="use a smaller size or supersample")
         centres = (np.arange(grid) + 0.5) / grid * 2.0 - 1.0
         self._u, self._v = (a.astype(np.float32) for a in np.meshgrid(centres, centres))  # u: right, v: down
         self._pixel = 2.0 / grid
@@ -249,9 +261,9 @@ class CatRenderer:
         ndarray of shape (n, len(FACTORS))
         """
         n = check_int(n, "n", 1)
-        if isinstance(p_accessory, bool) or not isinstance(p_accessory, numbers.Real) or not 0 <= p_accessory <= 1:
-            raise ValueError(f"p_accessory must be a probability in [0, 1]; got {p_accessory!r}.")
-        rng = np.random.default_rng(check_int(seed, "seed", 0))
+        check_memory(2 * n * len(FACTORS) * 8, f"sample_factors(n={n:,})", fix="draw fewer cats at a time")
+        p_accessory = check_real(p_accessory, "p_accessory", low=0, high=1)
+        rng = np.random.default_rng(check_seed(seed))
         factors = np.zeros((n, len(FACTORS)))
         for name in ("x", "y", "scale", "rotation", "ear"):
             low, high = FACTOR_RANGES[name]
@@ -267,7 +279,7 @@ class CatRenderer:
 
     def check_factors(self, factors):
         """A float copy of `factors`, shape (n, len(FACTORS)), after checking shapes and ranges."""
-        array = np.asarray(factors, dtype=float)
+        array = as_real_array(factors, "factors")
         if array.ndim != 2 or array.shape[1] != len(FACTORS):
             raise ValueError(
                 f"factors must have shape (n, {len(FACTORS)}), one column per factor in FACTORS; got {array.shape}."
@@ -291,12 +303,13 @@ class CatRenderer:
         """A copy of `factors` with accessory `task` put on (``present=True``), taken off (False) or flipped (None)."""
         factors = self.check_factors(factors).copy()
         column = factor_index(ACCESSORIES[accessory_index(task)])
-        factors[:, column] = 1.0 - factors[:, column] if present is None else float(bool(present))
+        factors[:, column] = 1.0 - factors[:, column] if present is None else float(check_bool(present, "present"))
         return factors
 
     # ------------------------------------------------------------------ drawing
     def sample(self, n, seed=0, p_accessory=0.5):
         """Draw `n` random cats (see :meth:`sample_factors`) and render them."""
+        self._check_image_memory(check_int(n, "n", 1), f"sample(n={n:,})")
         return self.render(self.sample_factors(n, seed=seed, p_accessory=p_accessory))
 
     def counterfactual_pairs(self, n, task, seed=0):
@@ -309,6 +322,7 @@ class CatRenderer:
             factor (the other accessories included) is equal within a pair.
         """
         accessory_index(task)
+        self._check_image_memory(2 * check_int(n, "n", 1), f"counterfactual_pairs(n={n:,})")
         factors = self.sample_factors(n, seed=seed)
         return self.render(self.toggle(factors, task, False)), self.render(self.toggle(factors, task, True))
 
@@ -325,6 +339,7 @@ class CatRenderer:
         """
         factors = self.check_factors(factors)
         batch_size = check_int(batch_size, "batch_size", 1)
+        self._check_image_memory(len(factors), "render", batch_size)
         size = self.size
         images = np.empty((len(factors), 3, size, size), dtype=np.float32)
         regions = np.empty((len(factors), len(ACCESSORIES), size, size), dtype=np.float32)
@@ -334,6 +349,13 @@ class CatRenderer:
         worn = factors[:, [factor_index(a) for a in ACCESSORIES]].astype(np.float32)
         masks = regions * worn[:, :, None, None]
         return CatImages(images=images, factors=factors, masks=masks, regions=regions)
+
+    def _check_image_memory(self, n, what, batch_size=512):
+        # images, masks and regions (float32), plus the grids of one batch on the fine grid
+        grid = self.size * self.supersample
+        n_bytes = 3 * n * 3 * self.size ** 2 * 4 + min(n, batch_size) * _BATCH_COPIES * grid ** 2 * 4
+        check_memory(n_bytes, f"{what}: {n:,} cats of {self.size} x {self.size}",
+                     fix="draw fewer cats at a time (or a smaller batch_size)")
 
     def _render_batch(self, factors):
         column = {name: factors[:, j, None, None] for j, name in enumerate(FACTORS)}

@@ -14,7 +14,7 @@ The expectations for a profile live in ``expected/<profile>.json``::
     }
 
 A spec is either a value, ``{"value": v}`` with optional ``"atol"`` and
-``"rtol"``, bounds, ``{"min": a}``, ``{"max": b}`` or both, or
+``"rtol"`` (finite numbers >= 0), bounds, ``{"min": a}``, ``{"max": b}`` or both, or
 ``{"machine_dependent": true}``. Floats (and ints given a tolerance) match
 when ``math.isclose(got, v, rel_tol=rtol, abs_tol=atol)`` with ``rtol``
 defaulting to 1e-6 and ``atol`` to 0; other ints, bools and strings must be
@@ -67,6 +67,9 @@ import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
+
+from .files import write_json_atomic
+from .provenance import check_complete
 
 __all__ = ["CheckResult", "CheckedMetric", "check_run", "DEFAULT_RTOL"]
 
@@ -164,15 +167,29 @@ def check_run(run_dir, against=None, update=False) -> CheckResult:
     update : bool, default=False
         Rewrite `against` from this run instead of checking (refused when a
         chapter failed). Bounds are kept, and reported if the run violates them.
+        The file is replaced in one step, so a full disk leaves the old one.
 
     Returns
     -------
     CheckResult
+
+    Raises
+    ------
+    ValueError
+        When `run_dir` holds no readable run summary, or a chapter that did not
+        finish (the run was interrupted or killed), or `against` is a folder or an
+        unreadable expectations file.
     """
     run_dir = Path(run_dir)
     run = _read_run(run_dir)
     if against is None:
         against = Path(run["notebooks_dir"]).parent / "expected" / f"{run['profile']}.json"
+    elif not update and not Path(against).exists():
+        raise ValueError(f"against={str(against)!r} does not exist; pass an expectations file (CLI: --against "
+                         f"FILE), or create it from this run with update=True (CLI: --update).")
+    elif Path(against).is_dir():
+        raise ValueError(f"against={str(against)!r} is a folder; pass the expectations file itself, "
+                         f"e.g. {Path(against) / (run['profile'] + '.json')} (CLI: --against FILE).")
     result = CheckResult(run_dir=run_dir, against=Path(against))
     if update:
         _update(run, result)
@@ -223,14 +240,17 @@ def _read_run(run_dir: Path) -> dict:
     if missing:
         raise ValueError(f"{path} is not a specbook run summary: it lacks {sorted(missing)}. "
                          "Re-create it with `python -m specbook run`.")
+    check_complete(run, run_dir)
     return run
 
 
 def _read_json(path: Path):
     try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path} is not valid JSON ({exc}).") from None
+    except OSError as exc:
+        raise ValueError(f"{path} cannot be read ({exc.strerror or exc}).") from None
 
 
 def _read_expectations(path: Path, profile: str) -> dict:
@@ -259,6 +279,11 @@ def _is_number(value) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
+def _is_tolerance(value) -> bool:
+    """Whether `value` can be an ``atol`` or ``rtol``: a finite number >= 0 (NaN matches nothing, inf anything)."""
+    return _is_number(value) and math.isfinite(value) and value >= 0
+
+
 def _validate_spec(spec, where: str) -> None:
     if not isinstance(spec, dict):
         raise ValueError(f"{where}: a spec must be an object such as {{\"value\": 0.9, \"atol\": 0.01}} "
@@ -285,8 +310,8 @@ def _validate_spec(spec, where: str) -> None:
         if not isinstance(spec["value"], (numbers.Real, str)):
             raise ValueError(f"{where}: 'value' must be a number, bool or string; got {spec['value']!r}.")
         for key in spec.keys() & {"atol", "rtol"}:
-            if not _is_number(spec[key]) or spec[key] < 0:
-                raise ValueError(f"{where}: {key!r} must be a non-negative number; got {spec[key]!r}.")
+            if not _is_tolerance(spec[key]):
+                raise ValueError(f"{where}: {key!r} must be a finite number >= 0; got {spec[key]!r}.")
         return
     if not spec.keys() & _BOUND_KEYS:
         raise ValueError(f"{where}: a spec needs 'value' or at least one of 'min'/'max'; got {spec!r}.")
@@ -462,6 +487,5 @@ def _update(run: dict, result: CheckResult) -> None:
             expected.pop(stem, None)
     result.not_run = sorted(expected.keys() - run["chapters"].keys())
     result.against.parent.mkdir(parents=True, exist_ok=True)
-    document = {"profile": run["profile"], "metrics": expected}
-    result.against.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+    write_json_atomic(result.against, {"profile": run["profile"], "metrics": expected}, sort_keys=True)
     result.updated = True

@@ -42,9 +42,10 @@ from scipy.spatial import cKDTree
 from scipy.stats import rankdata
 from threadpoolctl import threadpool_limits
 
-from .validation import as_columns, check_bool, check_int
+from .validation import as_columns, as_real_array, check_bool, check_device, check_int, check_memory, check_seed
 
-__all__ = ["CITestResult", "FisherZ", "GCM", "KnnCMI", "NeuralCMI", "CI_TESTS", "get_ci_test", "ci_test"]
+__all__ = ["CITestResult", "FisherZ", "GCM", "KnnCMI", "NeuralCMI", "CI_TESTS", "get_ci_test", "ci_test",
+           "check_ci_result"]
 
 # A correlation matrix whose smallest eigenvalue (or Cholesky pivot) falls below this is treated
 # as singular: some column is a linear function of the others up to R^2 > 1 - 1e-10.
@@ -79,7 +80,7 @@ class CITestResult:
 
 # ---------------------------------------------------------------------------------- validation
 def _as_columns(values, name):
-    return as_columns(values, name, allow_empty=name == "z")
+    return as_columns(as_real_array(values, name), name, allow_empty=name == "z")
 
 
 def _check_data(x, y, z):
@@ -87,8 +88,8 @@ def _check_data(x, y, z):
     x = _as_columns(x, "x")
     y = _as_columns(y, "y")
     n = x.shape[0]
-    if z is None or np.size(z) == 0:
-        z = np.empty((n, 0))
+    if z is None or np.shape(z) in ((0,), (n, 0)):
+        z = np.empty((n, 0))  # no conditioning set, or an empty one spelled out ([] or shape (n, 0))
     else:
         z = _as_columns(z, "z")
     for name, array in (("y", y), ("z", z)):
@@ -253,7 +254,7 @@ class FisherZ:
             Bartlett's chi-square statistic for vector queries.
         pvalues : ndarray of shape (len(queries),)
         """
-        cov = np.asarray(cov, dtype=float)
+        cov = as_real_array(cov, "cov")
         if cov.ndim != 2 or cov.shape[0] != cov.shape[1]:
             raise ValueError(f"cov must be a square matrix; got shape {cov.shape}.")
         if not np.all(np.isfinite(cov)):
@@ -268,6 +269,9 @@ class FisherZ:
         scale = np.sqrt(variances)
         correlation = cov / np.outer(scale, scale)
 
+        if isinstance(queries, (str, bytes)) or not hasattr(queries, "__iter__"):
+            raise ValueError(f"queries must be a list of (x_idx, y_idx, z_idx) tuples; got {queries!r}.")
+        queries = list(queries)
         positions, rows = defaultdict(list), defaultdict(list)  # per (dx, dy, |Z|): query numbers, columns
         for position, query in enumerate(queries):
             try:
@@ -510,7 +514,7 @@ class GCM:
     def __init__(self, regressor="rff", n_features=128, seed=0):
         self.regressor = _check_choice(regressor, "regressor", ("rff", "linear"))
         self.n_features = check_int(n_features, "n_features", 2)
-        self.seed = check_int(seed, "seed", 0)
+        self.seed = check_seed(seed)
 
     @_call_docstring("``statistic`` is Hotelling's T^2 (variance-corrected) and ``dof`` is ``dx * dy``.")
     def __call__(self, x, y, z=None):
@@ -785,7 +789,7 @@ class KnnCMI:
         self.n_permutations = check_int(n_permutations, "n_permutations", 1)
         self.transform = _check_choice(transform, "transform", ("rank", "standardize"))
         self.residualize = _check_choice(residualize, "residualize", ("rff", None))
-        self.seed = check_int(seed, "seed", 0)
+        self.seed = check_seed(seed)
 
     @_call_docstring("``statistic`` is the CMI estimate in nats (it can be slightly negative).")
     def __call__(self, x, y, z=None):
@@ -869,21 +873,16 @@ class NeuralCMI:
     _LEARNING_RATE = 1e-3
 
     def __init__(self, hidden=64, epochs=100, n_negatives=8, k_perm=5, n_permutations=100, device="cpu", seed=0):
-        import torch
-
         self.hidden = check_int(hidden, "hidden", 1)
+        # the critic's hidden-to-hidden layer, with Adam's two moments and the gradient: 4 floats a weight
+        check_memory(16 * self.hidden ** 2, f"NeuralCMI(hidden={self.hidden})'s critic",
+                     fix="choose a smaller hidden (the default is 64)")
         self.epochs = check_int(epochs, "epochs", 1)
         self.n_negatives = check_int(n_negatives, "n_negatives", 1)
         self.k_perm = check_int(k_perm, "k_perm", 2)
         self.n_permutations = check_int(n_permutations, "n_permutations", 1)
-        try:
-            device = torch.device(device)
-        except (RuntimeError, TypeError):
-            raise ValueError(f"device must be a torch device such as 'cpu' or 'cuda'; got {device!r}.") from None
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError("device='cuda' was requested but CUDA is not available; use device='cpu'.")
-        self.device = device
-        self.seed = check_int(seed, "seed", 0)
+        self.device = check_device(device)
+        self.seed = check_seed(seed)
 
     @_call_docstring("``statistic`` is the held-out InfoNCE estimate in nats (at most ``log(n_negatives + 1)``).")
     def __call__(self, x, y, z=None):
@@ -1022,6 +1021,47 @@ def get_ci_test(method="fisherz", **options):
     raise ValueError(f"method must be one of {list(CI_TESTS)} or a callable test(x, y, z); got {method!r}.")
 
 
+def describe_test(test):
+    """A readable name of a CI test given by name or as an object (for messages)."""
+    if isinstance(test, str):
+        return test
+    return getattr(test, "name", None) or getattr(test, "__name__", None) or type(test).__name__
+
+
+def _real_scalar(value):
+    """`value` as a float when it is a real number (a 0-d array included, a bool not), else None."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        return None
+    return float(value)
+
+
+def check_ci_result(result, test):
+    """`result` of the CI test `test` after checking it has a numeric ``statistic`` and a ``pvalue`` in [0, 1].
+
+    A user's test that returns NaN, a negative p-value or one above 1 would otherwise be
+    counted as independent or dependent without a word.
+
+    Raises
+    ------
+    ValueError
+        Naming the test and what it returned.
+    """
+    name = describe_test(test)
+    if not (hasattr(result, "pvalue") and hasattr(result, "statistic")):
+        raise ValueError(f"the CI test {name!r} returned {result!r}; a CI test must return an object with "
+                         "`statistic` and `pvalue` (such as a CITestResult).")
+    pvalue = _real_scalar(result.pvalue)
+    if pvalue is None or not 0 <= pvalue <= 1:
+        raise ValueError(f"the CI test {name!r} returned the p-value {result.pvalue!r}; a p-value must be a number "
+                         "in [0, 1]: fix the test.")
+    if _real_scalar(result.statistic) is None:
+        raise ValueError(f"the CI test {name!r} returned the statistic {result.statistic!r}; it must be a real "
+                         "number (NaN where the test has none).")
+    return result
+
+
 def ci_test(x, y, z=None, method="fisherz", **options):
     """Test ``x indep y | z`` with the named (or given) CI test.
 
@@ -1039,5 +1079,11 @@ def ci_test(x, y, z=None, method="fisherz", **options):
     Returns
     -------
     CITestResult
+
+    Raises
+    ------
+    ValueError
+        For bad data or options, naming them, and when a user's test returns a p-value
+        that is not a number in [0, 1] (see :func:`check_ci_result`).
     """
-    return get_ci_test(method, **options)(x, y, z)
+    return check_ci_result(get_ci_test(method, **options)(x, y, z), method)

@@ -12,12 +12,14 @@ arrays are 0-based (``data.states[:, t - 1]`` holds ``s_t``).
 from __future__ import annotations
 
 import numbers
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import networkx as nx
 import numpy as np
 
 from .stats import partial_correlation
+from .validation import check_choice, check_int, check_memory, check_real, check_seed
 
 __all__ = ["ColliderWorld", "WorldSample"]
 
@@ -25,6 +27,9 @@ _MECHANISMS = ("linear", "nonlinear")
 _TASK_ROLES = ("collider", "confounder", "mediator")
 _HIDDEN = 8          # hidden units of each random edge function in nonlinear worlds
 _PILOT_SAMPLES = 20_000  # draws used to standardise nonlinear worlds
+#: Most variables (coordinates of states, actions and tasks, ``2 T state_dim + M``) a world may
+#: have: building the model costs about their number cubed (about 15 s at this limit).
+MAX_COLUMNS = 4_096
 
 
 @dataclass(frozen=True)
@@ -46,12 +51,6 @@ class WorldSample:
     tasks: np.ndarray
 
 
-def _positive_int(value, name, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}.")
-    return int(value)
-
-
 def _check_assignment(assignment, N, M):
     A = np.asarray(assignment)
     if A.shape != (N, M):
@@ -67,7 +66,16 @@ def _check_assignment(assignment, N, M):
 
 
 def _check_disconnected(disconnected, T):
-    steps = sorted({int(t) for t in disconnected})
+    # A string or a scalar is not a list of steps ("35" would read as steps 3 and 5).
+    if isinstance(disconnected, (str, bytes, numbers.Number)) or not hasattr(disconnected, "__iter__") \
+            or np.ndim(disconnected) > 1 or (isinstance(disconnected, np.ndarray) and disconnected.ndim == 0):
+        raise ValueError(f"disconnected must be a list of 1-based integer steps in 2..T = 2..{T} (e.g. [3, 5]); "
+                         f"got {disconnected!r}.")
+    listed = list(disconnected)
+    odd = [t for t in listed if isinstance(t, (bool, np.bool_)) or not isinstance(t, numbers.Integral)]
+    if odd:
+        raise ValueError(f"disconnected must list integer steps in 2..T = 2..{T}; got {odd[0]!r} in {listed!r}.")
+    steps = sorted({int(t) for t in listed})
     bad = [t for t in steps if not 2 <= t <= T]
     if bad:
         raise ValueError(
@@ -75,6 +83,30 @@ def _check_disconnected(disconnected, T):
             f"2..T = 2..{T}; got {bad}."
         )
     return tuple(steps)
+
+
+def check_world_size(T, state_dim, M):
+    """Refuse a world of more than :data:`MAX_COLUMNS` variables (checked integers in, nothing out)."""
+    columns = 2 * T * state_dim + M
+    if columns > MAX_COLUMNS:
+        raise ValueError(
+            f"a world with T={T}, state_dim={state_dim} and M={M} has 2 T state_dim + M = {columns:,} variables, "
+            f"above the limit of {MAX_COLUMNS:,}: building its model costs about that number cubed. Use a shorter "
+            "horizon, fewer tasks or a smaller state_dim."
+        )
+
+
+def _check_weight_range(weight_range):
+    message = f"weight_range must be a pair (low, high) of finite numbers with 0 < low <= high; got {weight_range!r}."
+    if isinstance(weight_range, (str, bytes)) or not hasattr(weight_range, "__len__") or len(weight_range) != 2:
+        raise ValueError(message)
+    low, high = weight_range
+    for w in (low, high):
+        if isinstance(w, (bool, np.bool_)) or not isinstance(w, numbers.Real) or not np.isfinite(w):
+            raise ValueError(message)
+    if not 0 < low <= high:
+        raise ValueError(message)
+    return float(low), float(high)
 
 
 class ColliderWorld:
@@ -130,7 +162,15 @@ class ColliderWorld:
         ``"confounder"`` reverses every task edge (``g_i -> a_t``), ``"mediator"`` makes the
         task a relay from the first serving segment's actions to the later ones'.
     seed : int, default=0
-        Seed of the world (assignment, disconnections, weights). Sampling has its own seed.
+        Seed of the world (assignment, disconnections, weights), in [0, 2**32). Sampling has
+        its own seed.
+
+    Raises
+    ------
+    ValueError
+        For an argument of the wrong type or out of range, naming it; and for a world of
+        more than :data:`MAX_COLUMNS` (4,096) variables ``2 T state_dim + M``, whose model
+        would take minutes to build (its cost grows like the cube of that number).
 
     Attributes
     ----------
@@ -170,39 +210,27 @@ class ColliderWorld:
                  assignment=None, disconnected=None, task_density=0.1, task_noise=1.0, action_noise=0.5,
                  weight_range=(0.5, 1.5), coordinate_groups=None, task_groups=None, task_role="collider",
                  seed=0):
-        self.T = _positive_int(T, "T", minimum=2)
-        self.M = _positive_int(M, "M")
-        self.L = _positive_int(L, "L")
+        self.T = check_int(T, "T", 2)
+        self.M = check_int(M, "M", 1)
+        self.L = check_int(L, "L", 1)
         if self.T % self.L:
             raise ValueError(
                 f"T must be a multiple of L so that the steps split into equal segments; "
                 f"got T={T}, L={L} (T % L = {self.T % self.L})."
             )
         self.N = self.T // self.L
-        self.state_dim = _positive_int(state_dim, "state_dim")
-        if mechanism not in _MECHANISMS:
-            raise ValueError(f"mechanism must be one of {_MECHANISMS}; got {mechanism!r}.")
-        self.mechanism = mechanism
-        if task_role not in _TASK_ROLES:
-            raise ValueError(f"task_role must be one of {_TASK_ROLES}; got {task_role!r}.")
-        self.task_role = task_role
-        for name, p in (("p_disconnect", p_disconnect), ("task_density", task_density)):
-            if not (isinstance(p, numbers.Real) and 0.0 <= p <= 1.0):
-                raise ValueError(f"{name} must be a probability in [0, 1]; got {p!r}.")
-        for name, value in (("task_noise", task_noise), ("action_noise", action_noise)):
-            if not (isinstance(value, numbers.Real) and value > 0 and np.isfinite(value)):
-                raise ValueError(f"{name} must be a positive finite number; got {value!r}.")
-        low, high = (float(w) for w in weight_range)
-        if not 0 < low <= high < np.inf:
-            raise ValueError(f"weight_range must be (low, high) with 0 < low <= high; got {weight_range!r}.")
-        self.p_disconnect = float(p_disconnect)
-        self.task_density = float(task_density)
-        self.task_noise = float(task_noise)
-        self.action_noise = float(action_noise)
-        self.weight_range = (low, high)
-        self.seed = seed
+        self.state_dim = check_int(state_dim, "state_dim", 1)
+        check_world_size(self.T, self.state_dim, self.M)
+        self.mechanism = check_choice(mechanism, "mechanism", _MECHANISMS)
+        self.task_role = check_choice(task_role, "task_role", _TASK_ROLES)
+        self.p_disconnect = check_real(p_disconnect, "p_disconnect", low=0, high=1)
+        self.task_density = check_real(task_density, "task_density", low=0, high=1)
+        self.task_noise = check_real(task_noise, "task_noise", low=0, open_low=True)
+        self.action_noise = check_real(action_noise, "action_noise", low=0, open_low=True)
+        self.weight_range = _check_weight_range(weight_range)
+        self.seed = check_seed(seed)
 
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(self.seed)
         if assignment is None:
             self.assignment = self._random_assignment(rng)
         else:
@@ -266,13 +294,13 @@ class ColliderWorld:
 
     def segment_of(self, t):
         """1-based segment ``k`` holding the 1-based step `t`."""
-        if not 1 <= t <= self.T:
+        if isinstance(t, bool) or not isinstance(t, numbers.Integral) or not 1 <= t <= self.T:
             raise ValueError(f"t must be a step in 1..T = 1..{self.T}; got {t!r}.")
         return (t - 1) // self.L + 1
 
     def segment_steps(self, k):
         """1-based steps of segment ``S_k``: ``(k - 1) L + 1, ..., k L``."""
-        if not 1 <= k <= self.N:
+        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not 1 <= k <= self.N:
             raise ValueError(f"k must be a segment in 1..N = 1..{self.N}; got {k!r}.")
         return list(range((k - 1) * self.L + 1, k * self.L + 1))
 
@@ -413,7 +441,7 @@ class ColliderWorld:
         """
         self._require_linear("structural_weights")
         for node in (child, parent):
-            if node not in self._columns:
+            if not isinstance(node, str) or node not in self._columns:
                 raise ValueError(f"unknown node {node!r}; nodes are named like 's3', 'a3', 'g1'.")
         return self._weights[self._columns[child], self._columns[parent]].copy()
 
@@ -432,8 +460,12 @@ class ColliderWorld:
             columns (one for a task).
         """
         self._require_linear("covariance")
+        if nodes is not None and (isinstance(nodes, str) or not isinstance(nodes, Iterable)):
+            raise ValueError(f"nodes must be a list of node names such as ['s3', 'g1']; got {nodes!r}.")
         nodes = list(self._columns) if nodes is None else list(nodes)
-        unknown = [v for v in nodes if v not in self._columns]
+        if not nodes:
+            raise ValueError("nodes is empty; list at least one node, such as ['s3', 'g1'].")
+        unknown = [v for v in nodes if not isinstance(v, str) or v not in self._columns]
         if unknown:
             raise ValueError(f"unknown nodes {unknown}; nodes are named like 's3', 'a3', 'g1'.")
         idx = np.concatenate([np.arange(self._columns[v].start, self._columns[v].stop) for v in nodes])
@@ -456,6 +488,8 @@ class ColliderWorld:
         float
             Exactly zero (up to rounding) when `x` and `y` are d-separated given `given`.
         """
+        if isinstance(given, str) or not isinstance(given, Iterable):
+            raise ValueError(f"given must be a list of node names such as ['s3']; got {given!r}.")
         given = list(given)
         nodes = [x, y, *given]
         cov = self.covariance(nodes)
@@ -479,8 +513,20 @@ class ColliderWorld:
         Returns
         -------
         WorldSample
+
+        Raises
+        ------
+        ValueError
+            For a bad `n` or `seed`, or when the samples would need more memory than
+            :func:`~specbook.validation.check_memory` allows (8 GiB by default).
         """
-        n = _positive_int(n, "n")
+        n = check_int(n, "n", 1)
+        seed = check_seed(seed)
+        D = 2 * self.T * self.state_dim + self.M
+        # Two (n, D) float arrays live at once (three while a nonlinear world stacks its nodes).
+        copies = 2 if self.mechanism == "linear" else 3
+        check_memory(copies * n * D * 8, f"sample(n={n:,}) of a world with {D:,} variables",
+                     fix="draw fewer sequences at a time")
         rng = np.random.default_rng(seed)
         if self.mechanism == "linear":
             flat = rng.standard_normal((n, self._mixing.shape[0])) @ self._mixing.T

@@ -22,16 +22,24 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
-from .citests import get_ci_test
+from .citests import check_ci_result, describe_test, get_ci_test
 from .multitest import CORRECTIONS, check_alpha, check_correction, reject
-from .validation import check_states_tasks
+from .validation import check_int, check_memory, check_states_tasks
 
-__all__ = ["TaskDiscovery", "band_set", "discover_tasks", "oracle_tasks", "CORRECTIONS", "QUERIES"]
+__all__ = ["TaskDiscovery", "band_set", "discover_tasks", "oracle_tasks", "CORRECTIONS", "QUERIES", "MAX_TESTS",
+           "MAX_ORACLE_TESTS"]
 
 #: The CI statements Algorithm 1 can decide a (pair, task) by: the paper's collider test,
 #: or the book's intersection-union variant.
 QUERIES = ("collider", "intersection-union")
 
+#: Most CI tests one call of :func:`discover_tasks` runs (``M N (N - 1) / 2``, twice that for
+#: the intersection-union query). Fisher z runs 99,000 tests (T = 200, M = 20) in under a
+#: second, so this allows about ten; the book's largest call, T = 80 and M = 16, runs 12,480.
+MAX_TESTS = 1_000_000
+#: Most d-separation checks one call of :func:`oracle_tasks` makes (each walks the graph; the
+#: random worlds of the graph-level checks need at most 300).
+MAX_ORACLE_TESTS = 100_000
 
 
 @dataclass(frozen=True)
@@ -90,6 +98,14 @@ def _check_L(L):
     return int(L)
 
 
+def _check_test_count(n_tests, limit, what, T, M, L):
+    if n_tests > limit:
+        raise ValueError(
+            f"{what} with T={T}, M={M} and L={L} would run {n_tests:,} tests (M N (N - 1) / 2 with N = T / L = "
+            f"{T // L} segments), above the limit of {limit:,}: use fewer steps (or a larger L) or fewer tasks."
+        )
+
+
 def _check_representative(representative, L):
     if representative is None:
         return L
@@ -121,6 +137,12 @@ def band_set(k, v, T, L, representative=None):
         The steps next to the two representatives, ``r - 1`` and ``r + 1`` for each,
         dropping steps outside ``1..T`` and the representatives themselves.
 
+    Raises
+    ------
+    ValueError
+        When an argument is not an integer, `T` is not a multiple of `L`, the segments
+        are not ``1 <= k < v <= T / L`` or `representative` is not in ``1..L``.
+
     Examples
     --------
     The paper's Figure 2 example, ``L = 2``, segments 2 and 4:
@@ -128,8 +150,12 @@ def band_set(k, v, T, L, representative=None):
     >>> band_set(2, 4, T=10, L=2)
     [3, 5, 7, 9]
     """
-    position = L if representative is None else representative
-    if not 1 <= k < v <= T // L:
+    L, T = check_int(L, "L", 1), check_int(T, "T", 1)
+    if T % L:
+        raise ValueError(f"T must be a multiple of L so that the steps split into equal segments; got T={T}, L={L}.")
+    position = _check_representative(representative, L)
+    k, v = check_int(k, "k", 1), check_int(v, "v", 1)
+    if not k < v <= T // L:
         raise ValueError(f"need 1 <= k < v <= N = {T // L}; got k={k}, v={v}.")
     reps = {(k - 1) * L + position, (v - 1) * L + position}
     steps = {t for r in reps for t in (r - 1, r + 1)}
@@ -211,6 +237,14 @@ def discover_tasks(states, tasks, L=2, test="fisherz", alpha=0.05, correction=No
     -------
     TaskDiscovery
         With ``pvalues`` and ``statistics`` of the decision for each (pair, task).
+
+    Raises
+    ------
+    ValueError
+        For a bad argument, naming it; for states or tasks with a constant or a duplicated
+        column among those the tests use; for more than :data:`MAX_TESTS` (1,000,000) tests;
+        for a covariance larger than :func:`~specbook.validation.check_memory` allows; and
+        when the CI test returns a p-value that is not a number in [0, 1].
     """
     start = time.perf_counter()
     L = _check_L(L)
@@ -222,6 +256,13 @@ def discover_tasks(states, tasks, L=2, test="fisherz", alpha=0.05, correction=No
     ci = get_ci_test(test, **test_options)
     n, T, d = states.shape
     M = tasks.shape[1]
+    N = T // L
+    _check_test_count(M * N * (N - 1) // 2 * (1 if query == "collider" else 2), MAX_TESTS, "Algorithm 1", T, M, L)
+    D = T * d + M
+    uses_covariance = hasattr(ci, "pvalues_from_covariance")
+    if uses_covariance:
+        check_memory(D * D * 8 * 3 + n * D * 8, f"the covariance of {D:,} state and task columns",
+                     fix="use fewer steps, state dimensions or tasks")
     pairs = _pairs(T, L, representative)
 
     def columns(t):
@@ -230,14 +271,29 @@ def discover_tasks(states, tasks, L=2, test="fisherz", alpha=0.05, correction=No
     per_pair = [(columns(x), columns(y), [c for t in band for c in range((t - 1) * d, t * d)])
                 for k, v, x, y, band in pairs]
     data = np.concatenate([states.reshape(n, T * d), tasks], axis=1)
+    used_steps = sorted({t for k, v, x, y, band in pairs for t in (x, y, *band)})
+    used = [c for t in used_steps for c in range((t - 1) * d, t * d)] + list(range(T * d, D))
+    _check_used_columns(data, used, d, T)
     # One covariance, then every test on its sub-blocks: the cost no longer grows with n per test.
-    cov = np.cov(data, rowvar=False) if hasattr(ci, "pvalues_from_covariance") else None
+    cov = np.cov(data, rowvar=False) if uses_covariance else None
+    if cov is not None:
+        _check_duplicates(cov, used, d, T)
+    name = test if isinstance(test, str) else type(test).__name__
 
     def run(index):
         if cov is not None:
             statistics, pvalues = ci.pvalues_from_covariance(cov, n, index)
-            return np.asarray(statistics, dtype=float), np.asarray(pvalues, dtype=float)
-        results = [ci(data[:, x], data[:, y], data[:, z]) for x, y, z in index]
+            statistics, pvalues = np.asarray(statistics, dtype=float), np.asarray(pvalues, dtype=float)
+            if pvalues.shape != (len(index),) or statistics.shape != (len(index),):
+                raise ValueError(f"the CI test {describe_test(test)!r}: pvalues_from_covariance must return "
+                                 f"statistics and p-values of shape ({len(index)},); got {statistics.shape} and "
+                                 f"{pvalues.shape}.")
+            bad = np.flatnonzero(~((pvalues >= 0) & (pvalues <= 1)))
+            if bad.size:
+                raise ValueError(f"the CI test {describe_test(test)!r} returned the p-value "
+                                 f"{float(pvalues[bad[0]])!r}; a p-value must be a number in [0, 1]: fix the test.")
+            return statistics, pvalues
+        results = [check_ci_result(ci(data[:, x], data[:, y], data[:, z]), test) for x, y, z in index]
         return (np.array([r.statistic for r in results], dtype=float),
                 np.array([r.pvalue for r in results], dtype=float))
 
@@ -252,8 +308,39 @@ def discover_tasks(states, tasks, L=2, test="fisherz", alpha=0.05, correction=No
         pvalues = np.where(binding, pvalues_y, pvalues_x)
     _warn_if_unreachable(ci, alpha, correction, len(pvalues))
     decisions = reject(pvalues, alpha, correction)
-    name = test if isinstance(test, str) else type(test).__name__
     return _assemble(pairs, M, statistics, pvalues, decisions, T, L, alpha, correction, name, start, query)
+
+
+def _describe_column(column, d, T):
+    """A state or task column in the user's terms: ``step 3`` (``step 3, dimension 2``) or ``task 1``."""
+    if column >= T * d:
+        return f"task {column - T * d + 1}"
+    step, dim = divmod(column, d)
+    return f"step {step + 1}" + (f", dimension {dim + 1}" if d > 1 else "")
+
+
+def _check_used_columns(data, used, d, T):
+    """Refuse constant columns among those Algorithm 1 tests, in terms of states and tasks."""
+    values = data[:, used]
+    spread = values.std(axis=0)
+    constant = np.flatnonzero(spread <= 1e-12 * (1 + np.abs(values).max(axis=0)))
+    if constant.size:
+        where = [_describe_column(used[c], d, T) for c in constant[:5]]
+        raise ValueError(f"states or tasks have constant columns ({'; '.join(where)}), which carry no information "
+                         "and make the tests' covariances singular: drop them or add the missing variation.")
+
+
+def _check_duplicates(cov, used, d, T):
+    """Refuse two columns that are copies of each other (up to scale and sign) among those tested."""
+    sub = cov[np.ix_(used, used)]
+    scale = np.sqrt(np.diag(sub))
+    correlation = np.abs(sub / np.outer(scale, scale))
+    np.fill_diagonal(correlation, 0.0)
+    pairs = np.argwhere(np.triu(correlation) > 1 - 1e-10)
+    if pairs.size:
+        a, b = (_describe_column(used[c], d, T) for c in pairs[0])
+        raise ValueError(f"states or tasks have duplicated columns: {a} and {b} are copies of each other (correlation "
+                         "1), so the tests' covariances are singular; drop one of them.")
 
 
 def _warn_if_unreachable(ci, alpha, correction, n_tests):
@@ -295,18 +382,33 @@ def oracle_tasks(graph, T, M, L, *, representative=None, query="collider"):
         ``pvalues`` is 0 where the pair is declared dependent (d-connected given the
         band set; for ``"intersection-union"``, both states d-connected to the task)
         and 1 otherwise; ``statistics`` is NaN.
+
+    Raises
+    ------
+    ValueError
+        When `graph` is not a directed acyclic ``networkx.DiGraph`` holding every node,
+        for a bad `T`, `M`, `L`, `representative` or `query`, and for more than
+        :data:`MAX_ORACLE_TESTS` (100,000) d-separation checks.
     """
     start = time.perf_counter()
+    if not isinstance(graph, nx.DiGraph):
+        raise ValueError(f"graph must be a networkx.DiGraph (e.g. ColliderWorld.graph); got {type(graph).__name__}.")
+    T, M = check_int(T, "T", 2), check_int(M, "M", 1)
     if isinstance(L, bool) or not isinstance(L, numbers.Integral) or L < 1:
         raise ValueError(f"L must be a positive integer; got {L!r}.")
     if T % L or T // L < 2:
         raise ValueError(f"T must be a multiple of L with at least two segments; got T={T}, L={L}.")
     representative = _check_representative(representative, L)
     query = _check_query(query)
+    N = T // L
+    _check_test_count(M * N * (N - 1) // 2 * (1 if query == "collider" else 2), MAX_ORACLE_TESTS, "oracle_tasks",
+                      T, M, L)
     expected = {f"{kind}{t}" for kind in "sa" for t in range(1, T + 1)} | {f"g{i}" for i in range(1, M + 1)}
     missing = expected - set(graph)
     if missing:
         raise ValueError(f"graph lacks nodes {sorted(missing)[:5]}... for T={T}, M={M}.")
+    if not nx.is_directed_acyclic_graph(graph):
+        raise ValueError("graph has a directed cycle; d-separation needs a DAG.")
     pairs = _pairs(T, L, representative)
     def separated(i, x, y, band):
         band = {f"s{t}" for t in band}

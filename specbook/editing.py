@@ -23,8 +23,6 @@ read off the images by a network trained on the renderer's labels
 """
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 import torch
 from scipy import linalg
@@ -33,7 +31,8 @@ from torch import nn
 from .cats import ACCESSORIES, FACTOR_RANGES, NUISANCE_GROUPS, CatImages, CatRenderer, accessory_index, factor_index
 from .metrics import block_r2
 from .progress import progress_bar
-from .validation import check_int
+from .validation import (as_real_array, check_bool, check_choice, check_int, check_memory, check_pixels, check_real,
+                         check_seed)
 
 __all__ = ["NUISANCE_FACTORS", "CatFactorPredictor", "EditEvaluator", "compare_means", "frechet_distance",
            "readable_groups", "score_edits", "task_latent_entanglement"]
@@ -44,14 +43,27 @@ NUISANCE_FACTORS = tuple(name for group in NUISANCE_GROUPS.values() for name in 
 
 
 def _check_images(images, size=None):
-    array = np.asarray(images, dtype=np.float32)
-    if array.ndim != 4 or array.shape[1] != 3 or array.shape[2] != array.shape[3]:
-        raise ValueError(f"images must have shape (n, 3, size, size), channels first; got {array.shape}.")
+    array = as_real_array(images, "images").astype(np.float32)
+    if array.ndim != 4 or array.shape[0] == 0 or array.shape[1] != 3 or array.shape[2] != array.shape[3]:
+        raise ValueError(f"images must have shape (n, 3, size, size) with n >= 1, channels first; got {array.shape}.")
+    if array.shape[2] < 4 or array.shape[2] & (array.shape[2] - 1):
+        raise ValueError(f"images are {array.shape[2]} x {array.shape[2]}; the predictor pools them down to 4 x 4, so "
+                         "size must be a power of two >= 4.")
     if size is not None and array.shape[2] != size:
         raise ValueError(f"images are {array.shape[2]} x {array.shape[2]}; this predictor was trained on {size} x {size}.")
-    if not np.isfinite(array).all():
-        raise ValueError("images contain NaN or inf.")
-    return array
+    return check_pixels(array, "images")
+
+
+def _check_predictor(predictor):
+    if not isinstance(predictor, CatFactorPredictor) or not hasattr(predictor, "network_"):
+        raise ValueError(f"predictor must be a trained CatFactorPredictor; got {type(predictor).__name__}.")
+
+
+def _check_model(model, name="model"):
+    # read by its methods, so that any editor with a SpecialistGAN's interface serves (the tests use the renderer)
+    if not all(callable(getattr(model, method, None)) for method in ("generate", "edit", "task_index", "sample_latents",
+                                                                     "relevant_latents")):
+        raise ValueError(f"{name} must be a trained SpecialistGAN; got {type(model).__name__}.")
 
 
 class _Network(nn.Module):
@@ -89,11 +101,9 @@ class CatFactorPredictor:
         self.width = check_int(width, "width", 1)
         self.epochs = check_int(epochs, "epochs", 1)
         self.batch_size = check_int(batch_size, "batch_size", 1)
-        if isinstance(learning_rate, bool) or not isinstance(learning_rate, numbers.Real) or not learning_rate > 0:
-            raise ValueError(f"learning_rate must be a number > 0; got {learning_rate!r}.")
-        self.learning_rate = float(learning_rate)
-        self.progress = bool(progress)
-        self.seed = check_int(seed, "seed", 0)
+        self.learning_rate = check_real(learning_rate, "learning_rate", low=0, open_low=True)
+        self.progress = check_bool(progress, "progress")
+        self.seed = check_seed(seed)
 
     def fit(self, cats):
         """Train on rendered cats (:class:`~specbook.cats.CatImages`)."""
@@ -158,6 +168,8 @@ class CatFactorPredictor:
 
     def score(self, cats):
         """Held-out quality: accessory accuracy and R^2 of every nuisance factor, as a dict."""
+        if not isinstance(cats, CatImages):
+            raise ValueError(f"cats must be CatImages from a CatRenderer; got {type(cats).__name__}.")
         accessories = self.predict_accessories(cats.images) > 0.5
         labels = cats.labels() > 0.5
         truth = cats.factors[:, [factor_index(f) for f in NUISANCE_FACTORS]]
@@ -179,6 +191,11 @@ def readable_groups(predictor_scores, min_r2=0.8):
         What :meth:`CatFactorPredictor.score` returns.
     min_r2 : float, default=0.8
     """
+    min_r2 = check_real(min_r2, "min_r2", high=1)
+    needed = [f"R^2: {name}" for names in NUISANCE_GROUPS.values() for name in names]
+    if not isinstance(predictor_scores, dict) or any(key not in predictor_scores for key in needed):
+        raise ValueError("predictor_scores must be the dict CatFactorPredictor.score returns, with the keys "
+                         f"{needed}.")
     return [group for group, names in NUISANCE_GROUPS.items()
             if all(predictor_scores[f"R^2: {name}"] >= min_r2 for name in names)]
 
@@ -226,13 +243,14 @@ class EditEvaluator:
     """
 
     def __init__(self, predictor, renderer, n_reference=2000, seed=0):
-        if not isinstance(predictor, CatFactorPredictor) or not hasattr(predictor, "network_"):
-            raise ValueError("predictor must be a trained CatFactorPredictor.")
+        _check_predictor(predictor)
         if not isinstance(renderer, CatRenderer) or renderer.size != predictor.size_:
             raise ValueError("renderer must be a CatRenderer of the predictor's image size.")
         self.predictor, self.renderer = predictor, renderer
         n = check_int(n_reference, "n_reference", 2)
-        seed = check_int(seed, "seed", 0)
+        check_memory(2 * 4 * n * 3 * renderer.size ** 2, f"n_reference={n:,} pairs of rendered cats",
+                     fix="pass a smaller n_reference")
+        seed = check_seed(seed)
         first, second = renderer.sample(n, seed=seed), renderer.sample(n, seed=seed + 1)
         self.random_pairs_ = _group_distance(*(predictor.predict_nuisances(c.images, standardised=True)
                                                for c in (first, second)))
@@ -292,9 +310,14 @@ class EditEvaluator:
             ``success`` and ``drift: <group>`` above (the spread of an edit score
             over edits needs them).
         """
+        _check_model(model)
         k = accessory_index(task)
         model.task_index(task)
-        z = np.asarray(z, dtype=np.float32)
+        method = check_choice(method, "method", ("gradient", "swap"))
+        per_edit = check_bool(per_edit, "per_edit")
+        z = as_real_array(z, "z").astype(np.float32)
+        if z.ndim != 2 or len(z) == 0:
+            raise ValueError(f"z must have shape (n, n_latents) with n >= 1; got {z.shape}.")
         before = model.generate(z)
         labels_before = self.predictor.predict_accessories(before) > 0.5
         target = ~labels_before[:, k]
@@ -336,6 +359,7 @@ def frechet_distance(predictor, images_a, images_b):
     here): ``|mu_a - mu_b|^2 + tr(S_a + S_b - 2 (S_a S_b)^(1/2))`` of Gaussians fitted to
     the two sets of features. Only comparable between sets scored by the same predictor.
     """
+    _check_predictor(predictor)
     a, b = predictor.features(images_a), predictor.features(images_b)
     if len(a) < 2 or len(b) < 2:
         raise ValueError("frechet_distance needs at least 2 images in each set.")
@@ -368,7 +392,9 @@ def task_latent_entanglement(model, predictor, n=3_000, seed=0):
     """
     import pandas as pd
 
-    z = model.sample_latents(check_int(n, "n", 10), seed=check_int(seed, "seed", 0))
+    _check_model(model)
+    _check_predictor(predictor)
+    z = model.sample_latents(check_int(n, "n", 10), seed=check_seed(seed))
     nuisances = predictor.predict_nuisances(model.generate(z), standardised=True)
     rows = []
     for task in model.tasks:
@@ -414,11 +440,24 @@ def score_edits(models, evaluator, *, methods=("gradient", "swap"), n_edits=500,
     """
     import pandas as pd
 
-    seed = check_int(seed, "seed", 0)
-    real = evaluator.renderer.sample(check_int(n_quality, "n_quality", 2), seed=seed).images
+    if not isinstance(models, dict) or not models:
+        raise ValueError(f"models must be a non-empty dict of name to trained SpecialistGAN; got {models!r:.80}.")
+    for name, model in models.items():
+        _check_model(model, f"models[{name!r}]")
+    if not isinstance(evaluator, EditEvaluator):
+        raise ValueError(f"evaluator must be an EditEvaluator; got {type(evaluator).__name__}.")
+    if isinstance(methods, str) or not hasattr(methods, "__iter__"):
+        raise ValueError(f"methods must be a sequence of edit rules such as ('gradient', 'swap'); got {methods!r}.")
+    methods = [check_choice(method, "methods", ("gradient", "swap")) for method in methods]
+    per_edit = check_bool(per_edit, "per_edit")
+    seed = check_seed(seed)
+    n_edits, n_quality = check_int(n_edits, "n_edits", 1), check_int(n_quality, "n_quality", 2)
+    check_memory(2 * 4 * n_quality * 3 * evaluator.renderer.size ** 2, f"n_quality={n_quality:,} rendered and "
+                 "generated images", fix="pass a smaller n_quality")
+    real = evaluator.renderer.sample(n_quality, seed=seed).images
     rows, edits = [], []
     for name, model in models.items():
-        z = model.sample_latents(check_int(n_edits, "n_edits", 1), seed=seed + 1)
+        z = model.sample_latents(n_edits, seed=seed + 1)
         quality = frechet_distance(evaluator.predictor, real, model.generate(model.sample_latents(n_quality, seed=seed + 2)))
         for task in ACCESSORIES:
             for method in methods:
@@ -461,11 +500,10 @@ def compare_means(first, second, *, z=2.0):
     >>> compare_means([1.0, 2.0, 3.0], [1.5, 2.0, 2.5])["direction"]
     'about as much as'
     """
-    a, b = (np.asarray(values, dtype=float).ravel() for values in (first, second))
+    a, b = (as_real_array(values, name).ravel() for values, name in ((first, "first"), (second, "second")))
     if not a.size or not b.size or not (np.isfinite(a).all() and np.isfinite(b).all()):
         raise ValueError("compare_means needs at least one finite score on each side.")
-    if isinstance(z, bool) or not isinstance(z, numbers.Real) or z < 0:
-        raise ValueError(f"z must be a number >= 0; got {z!r}.")
+    z = check_real(z, "z", low=0)
     variance = sum((x.var(ddof=1) if x.size > 1 else 0.0) / x.size for x in (a, b))
     difference, error = float(a.mean() - b.mean()), float(np.sqrt(variance))
     if difference > z * error and difference > 0:

@@ -8,8 +8,6 @@ Yao et al. 2022: latent components that are independent given the previous laten
 """
 from __future__ import annotations
 
-import math
-import numbers
 import time
 
 import numpy as np
@@ -18,7 +16,8 @@ from sklearn.decomposition import PCA
 from torch import nn
 
 from .progress import progress_bar
-from .validation import check_int
+from .validation import (as_real_array, check_bool, check_choice, check_device, check_int, check_memory, check_real,
+                         check_seed)
 from .video import check_frames
 
 __all__ = ["FrameVAE", "frame_pca", "PRIORS"]
@@ -27,12 +26,20 @@ __all__ = ["FrameVAE", "frame_pca", "PRIORS"]
 PRIORS = ("independent", "temporal")
 
 
+def _check_pixel_frames(frames, name="frames"):
+    """Videos (n, T, 3, size, size) with n, T >= 1 and pixels in [0, 1], as float32."""
+    if not (isinstance(frames, np.ndarray) and frames.dtype.kind in "biuf"):
+        frames = as_real_array(frames, name)  # refuses complex, str and object; real arrays skip its float64 copy
+    return check_frames(frames, name)
+
+
 def frame_pca(frames, n_components, *, seed=0):
     """Project every frame on the first principal components of all frames (pooled over time).
 
     Parameters
     ----------
     frames : ndarray of shape (n, T, 3, size, size)
+        Pixels in [0, 1].
     n_components : int
         Numbers kept per frame.
     seed : int, default=0
@@ -42,8 +49,9 @@ def frame_pca(frames, n_components, *, seed=0):
     -------
     ndarray of shape (n, T, n_components)
     """
-    frames = check_frames(frames)
+    frames = _check_pixel_frames(frames)
     n_components = check_int(n_components, "n_components", 1)
+    seed = check_seed(seed)
     n, T = frames.shape[:2]
     flat = frames.reshape(n * T, -1)
     if n_components > min(flat.shape):
@@ -127,36 +135,29 @@ class FrameVAE:
     def __init__(self, n_latents=4, prior="independent", *, n_static=8, width=16, beta=1.0, epochs=10, batch_size=2,
                  learning_rate=1e-3, kl_warmup_epochs=3, device="cpu", progress=True, seed=0):
         self.n_latents = check_int(n_latents, "n_latents", 1)
-        if prior not in PRIORS:
-            raise ValueError(f"prior must be one of {PRIORS}; got {prior!r}.")
-        self.prior = prior
+        self.prior = check_choice(prior, "prior", PRIORS)
         self.n_static = check_int(n_static, "n_static", 0)
         self.width = check_int(width, "width", 1)
-        if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or not math.isfinite(beta) or beta < 0:
-            raise ValueError(f"beta must be a finite number >= 0; got {beta!r}.")
-        self.beta = float(beta)
+        self.beta = check_real(beta, "beta", low=0)
         self.epochs = check_int(epochs, "epochs", 1)
         self.batch_size = check_int(batch_size, "batch_size", 1)
-        if not (isinstance(learning_rate, numbers.Real) and learning_rate > 0):
-            raise ValueError(f"learning_rate must be > 0; got {learning_rate!r}.")
-        self.learning_rate = float(learning_rate)
+        self.learning_rate = check_real(learning_rate, "learning_rate", low=0, open_low=True)
         self.kl_warmup_epochs = check_int(kl_warmup_epochs, "kl_warmup_epochs", 0)
-        if device.startswith("cuda") and not torch.cuda.is_available():
-            raise ValueError(f"device={device!r} but torch sees no CUDA GPU; use device='cpu'.")
-        self.device = device
-        self.progress = bool(progress)
-        self.seed = check_int(seed, "seed", 0)
+        self.device = str(check_device(device))
+        self.progress = check_bool(progress, "progress")
+        self.seed = check_seed(seed)
 
     def fit(self, frames):
-        """Fit the encoder and decoder to videos of shape ``(n, T, 3, size, size)``.
+        """Fit the encoder and decoder to videos of shape ``(n, T, 3, size, size)``, pixels in [0, 1].
 
         Returns
         -------
         self
         """
-        frames = check_frames(frames)
+        frames = _check_pixel_frames(frames)
         if self.prior == "temporal" and frames.shape[1] < 2:
             raise ValueError("prior='temporal' needs videos of at least 2 frames (T >= 2).")
+        self._check_size(frames.shape[1], frames.shape[3], min(self.batch_size, len(frames)))
         self.size_ = frames.shape[3]
         threads = torch.get_num_threads()
         torch.set_num_threads(1)  # results must not depend on the number of cores
@@ -166,6 +167,15 @@ class FrameVAE:
             torch.set_num_threads(threads)
         self.network_.eval()
         return self
+
+    def _check_size(self, T, size, batch):
+        """Refuse up front networks or mini-batches too large for memory (float32)."""
+        cells = 2 * self.width * (size // 8) ** 2
+        latents = 3 * self.n_latents + 3 * self.n_static  # the dense layers in and out of the latents
+        parameters = 2 * 128 * (cells + latents) + 2 * 16 * 4 * self.width ** 2 + 64 * 3 * self.n_latents
+        activations = 2 * batch * T * self.width * size ** 2  # the first (largest) layers of encoder and decoder
+        check_memory(4 * (4 * parameters + 3 * activations), "FrameVAE's networks and mini-batches",
+                     fix="use fewer latents, a smaller width or a smaller batch_size")
 
     def _train(self, videos):
         with torch.random.fork_rng(devices=[]):
@@ -237,7 +247,7 @@ class FrameVAE:
     def _check_fitted(self, frames):
         if not hasattr(self, "network_"):
             raise ValueError("this FrameVAE is not fitted yet; call fit(frames) first.")
-        frames = check_frames(frames)
+        frames = _check_pixel_frames(frames)
         if frames.shape[3] != self.size_:
             raise ValueError(f"the encoder was fitted on {self.size_} x {self.size_} frames; got "
                              f"{frames.shape[3]} x {frames.shape[3]}.")
@@ -245,7 +255,8 @@ class FrameVAE:
 
     @torch.no_grad()
     def transform(self, frames, batch_size=256):
-        """Posterior means of every frame: ``(n, T, n_latents)``."""
+        """Posterior means of every frame: ``(n, T, n_latents)``, encoded `batch_size` videos at a time."""
+        batch_size = check_int(batch_size, "batch_size", 1)
         frames = self._check_fitted(frames)
         means = [self._encode(torch.as_tensor(chunk, device=self.device))[0][0].cpu().numpy()
                  for chunk in np.array_split(frames, max(1, len(frames) // batch_size))]
@@ -256,6 +267,7 @@ class FrameVAE:
         """Decoded posterior means, shaped like `frames` (for figures)."""
         frames = self._check_fitted(frames)
         n, T = frames.shape[:2]
+        self._check_size(T, self.size_, n)  # one pass over every frame at once
         (mean, _), static = self._encode(torch.as_tensor(frames, device=self.device))
         logits = self._decode(mean, None if static is None else static[0])
         return torch.sigmoid(logits).cpu().numpy().reshape(frames.shape)

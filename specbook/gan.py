@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import numbers
+import os
 import time
 from pathlib import Path
 
@@ -32,7 +33,8 @@ from torch.nn.utils.parametrizations import spectral_norm
 from .cats import ACCESSORIES
 from .masking import MaskedTaskHeads
 from .progress import progress_bar
-from .validation import check_int
+from .validation import (as_real_array, check_bool, check_choice, check_device, check_int, check_memory,
+                         check_pixels, check_real, check_seed)
 
 __all__ = ["SpecialistGAN"]
 
@@ -40,12 +42,20 @@ _HEAD_HIDDEN = 32
 _CHECKPOINT_VERSION = 1
 
 
-
-def _check_float(value, name, low=0.0, *, open_low=False):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) \
-            or value < low or (open_low and value == low):
-        raise ValueError(f"{name} must be a finite number {'>' if open_low else '>='} {low}; got {value!r}.")
-    return float(value)
+def _check_checkpoint(checkpoint):
+    """`checkpoint` as a Path (or None), refusing what cannot be a checkpoint file before training starts."""
+    if checkpoint is None:
+        return None
+    if not isinstance(checkpoint, (str, os.PathLike)) or not str(checkpoint):
+        raise ValueError(f"checkpoint must be a file path (str or Path) or None; got {checkpoint!r}.")
+    path = Path(checkpoint)
+    if path.is_dir():
+        raise ValueError(f"checkpoint {str(path)!r} is a folder; pass a file path inside it, e.g. "
+                         f"{str(path / 'gan.pt')!r}.")
+    blocking = next((parent for parent in path.parents if parent.exists() and not parent.is_dir()), None)
+    if blocking is not None:
+        raise ValueError(f"checkpoint {str(path)!r} cannot be created: {str(blocking)!r} is a file, not a folder.")
+    return path
 
 
 class _Generator(nn.Module):
@@ -181,31 +191,27 @@ class SpecialistGAN:
                  l1_warmup_steps=1000, l1_ramp_steps=3000, mask_threshold=0.5, log_every=50, device="cpu",
                  progress=True, seed=0):
         self.n_latents = check_int(n_latents, "n_latents", 1)
-        if isinstance(tasks, str) or not hasattr(tasks, "__len__") or len(tasks) == 0 \
+        # a set has no order, and the label columns follow the order of the tasks
+        if not isinstance(tasks, (list, tuple)) or len(tasks) == 0 \
                 or not all(isinstance(t, str) for t in tasks) or len(set(tasks)) != len(tasks):
-            raise ValueError(f"tasks must be a non-empty sequence of distinct task names; got {tasks!r}.")
+            raise ValueError(f"tasks must be a non-empty list or tuple of distinct task names; got {tasks!r}.")
         self.tasks = tuple(tasks)
-        self.sparsity = _check_float(sparsity, "sparsity")
+        self.sparsity = check_real(sparsity, "sparsity", low=0)
         self.width = check_int(width, "width", 1)
-        if discriminator_norm not in ("batch", "spectral"):
-            raise ValueError(f"discriminator_norm must be 'batch' or 'spectral'; got {discriminator_norm!r}.")
-        self.discriminator_norm = discriminator_norm
+        self.discriminator_norm = check_choice(discriminator_norm, "discriminator_norm", ("batch", "spectral"))
         self.steps = check_int(steps, "steps", 1)
         self.batch_size = check_int(batch_size, "batch_size", 2)
-        self.learning_rate = _check_float(learning_rate, "learning_rate", open_low=True)
-        self.head_learning_rate = _check_float(head_learning_rate, "head_learning_rate", open_low=True)
-        self.consistency_weight = _check_float(consistency_weight, "consistency_weight")
+        self.learning_rate = check_real(learning_rate, "learning_rate", low=0, open_low=True)
+        self.head_learning_rate = check_real(head_learning_rate, "head_learning_rate", low=0, open_low=True)
+        self.consistency_weight = check_real(consistency_weight, "consistency_weight", low=0)
         self.l1_warmup_steps = check_int(l1_warmup_steps, "l1_warmup_steps", 0)
         self.l1_ramp_steps = check_int(l1_ramp_steps, "l1_ramp_steps", 0)
-        self.mask_threshold = _check_float(mask_threshold, "mask_threshold")
-        if not self.mask_threshold < 1:
-            raise ValueError(f"mask_threshold must be in [0, 1) (mask entries lie in (0, 1)); got {mask_threshold!r}.")
+        # mask entries lie in (0, 1)
+        self.mask_threshold = check_real(mask_threshold, "mask_threshold", low=0, high=1, open_high=True)
         self.log_every = check_int(log_every, "log_every", 1)
-        if device.startswith("cuda") and not torch.cuda.is_available():
-            raise ValueError(f"device={device!r} but torch sees no CUDA GPU; use device='cpu'.")
-        self.device = device
-        self.progress = bool(progress)
-        self.seed = check_int(seed, "seed", 0)
+        self.device = str(check_device(device))
+        self.progress = check_bool(progress, "progress")
+        self.seed = check_seed(seed)
 
     @property
     def n_tasks(self):
@@ -222,11 +228,10 @@ class SpecialistGAN:
 
     # ------------------------------------------------------------------ input checks
     def _check_images(self, images, name="images"):
-        array = np.asarray(images)
-        if array.dtype == object or not np.issubdtype(array.dtype, np.number):
-            raise ValueError(f"{name} must be a numeric array; got dtype {array.dtype}.")
-        if array.ndim != 4 or array.shape[1] != 3 or array.shape[2] != array.shape[3]:
-            raise ValueError(f"{name} must have shape (n, 3, size, size), channels first; got {array.shape}.")
+        array = as_real_array(images, name)
+        if array.ndim != 4 or array.shape[0] == 0 or array.shape[1] != 3 or array.shape[2] != array.shape[3]:
+            raise ValueError(f"{name} must have shape (n, 3, size, size) with n >= 1, channels first; "
+                             f"got {array.shape}.")
         size = array.shape[2]
         if size < 8 or size & (size - 1):
             raise ValueError(
@@ -235,15 +240,10 @@ class SpecialistGAN:
             )
         if hasattr(self, "size_") and size != self.size_:
             raise ValueError(f"{name} are {size} x {size} but the model was trained on {self.size_} x {self.size_}.")
-        array = array.astype(np.float32)
-        if not np.isfinite(array).all():
-            raise ValueError(f"{name} contain NaN or inf.")
-        if array.min() < 0 or array.max() > 1:
-            raise ValueError(f"{name} must have values in [0, 1]; got [{array.min():.3g}, {array.max():.3g}].")
-        return array
+        return check_pixels(array, name).astype(np.float32)
 
     def _check_labels(self, labels, n):
-        array = np.asarray(labels, dtype=float)
+        array = as_real_array(labels, "labels")
         if array.ndim != 2 or array.shape[1] != self.n_tasks:
             raise ValueError(f"labels must have shape (n, n_tasks = {self.n_tasks}), one column per task; "
                              f"got {array.shape}.")
@@ -259,7 +259,7 @@ class SpecialistGAN:
     def _check_attributes(self, attributes, n):
         if attributes is None:
             return np.zeros((n, self.n_tasks, 0), dtype=np.float32)
-        array = np.asarray(attributes, dtype=float)
+        array = as_real_array(attributes, "attributes")
         if array.ndim != 3 or array.shape[:2] != (n, self.n_tasks):
             raise ValueError(f"attributes must have shape (n = {n}, n_tasks = {self.n_tasks}, n_attributes); "
                              f"got {array.shape}.")
@@ -304,9 +304,11 @@ class SpecialistGAN:
         images = self._check_images(images)
         labels = self._check_labels(labels, len(images))
         attributes = self._check_attributes(attributes, len(images))
+        checkpoint = _check_checkpoint(checkpoint)
         checkpoint_every = check_int(checkpoint_every, "checkpoint_every", 1)
         self.size_ = images.shape[2]
         self.task_dim_ = 1 + attributes.shape[2]
+        self._check_size()
         key = self._state_key(images, labels, attributes)
         threads = torch.get_num_threads()
         if self.device == "cpu":
@@ -319,6 +321,14 @@ class SpecialistGAN:
             torch.set_num_threads(threads)
         self.generator_.eval()
         return self
+
+    def _check_size(self):
+        """Refuse up front networks or batches too large for memory (float32; Adam keeps two moments)."""
+        widest = self.width * self.size_ // 8  # channels at the 4 x 4 end
+        parameters = 2 * 16 * widest * (self.n_latents + 2 * widest)  # both networks, dominated by the widest layers
+        activations = 3 * self.batch_size * self.width * self.size_ ** 2  # about three passes kept for backward
+        check_memory(4 * (4 * parameters + 4 * activations), "SpecialistGAN's networks and batches",
+                     fix="use a smaller width or batch_size")
 
     def _build_networks(self):
         with torch.random.fork_rng(devices=[]):
@@ -353,10 +363,18 @@ class SpecialistGAN:
         return {"generator": self.generator_, "discriminator": self.discriminator_, "heads": self.heads_}
 
     def _resume(self, checkpoint, key):
-        if checkpoint is None or not Path(checkpoint).exists():
+        if checkpoint is None or not checkpoint.exists():
             return 0
-        state = torch.load(checkpoint, map_location=self.device, weights_only=False)
-        if state.get("key") != key or state["step"] > self.steps:
+        try:
+            state = torch.load(checkpoint, map_location=self.device, weights_only=False)
+        except Exception as error:  # torch raises many types for a truncated or foreign file
+            raise ValueError(f"checkpoint {str(checkpoint)!r} cannot be read ({type(error).__name__}: {error}); it is "
+                             "corrupt or not a SpecialistGAN checkpoint: delete it (training starts afresh) or "
+                             "pass another path.") from None
+        if not isinstance(state, dict) or not {"key", "step"} <= state.keys():
+            raise ValueError(f"checkpoint {str(checkpoint)!r} is not a SpecialistGAN checkpoint: delete it (training "
+                             "starts afresh) or pass another path.")
+        if state["key"] != key or state["step"] > self.steps:
             return 0  # another model, other data, or a longer run: start afresh (and overwrite it)
         for name, module in self._modules().items():
             module.load_state_dict(state["modules"][name])
@@ -372,7 +390,7 @@ class SpecialistGAN:
                  "modules": {name: module.state_dict() for name, module in self._modules().items()},
                  "optimisers": {name: opt.state_dict() for name, opt in self._optimisers.items()},
                  "rng": self._generator.get_state()}
-        path = Path(checkpoint)
+        path = checkpoint
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(path.name + ".partial")
         torch.save(state, partial)
@@ -458,7 +476,7 @@ class SpecialistGAN:
 
     def _latents(self, z):
         self._check_fitted()
-        array = np.asarray(z, dtype=np.float32)
+        array = as_real_array(z, "z").astype(np.float32)
         if array.ndim != 2 or array.shape[1] != self.n_latents:
             raise ValueError(f"z must have shape (n, n_latents = {self.n_latents}); got {array.shape}.")
         if not np.isfinite(array).all():
@@ -467,12 +485,19 @@ class SpecialistGAN:
 
     def sample_latents(self, n, seed=0):
         """`n` latents drawn from the prior ``N(0, I)``, shape (n, n_latents)."""
-        rng = np.random.default_rng(check_int(seed, "seed", 0))
-        return rng.standard_normal((check_int(n, "n", 1), self.n_latents)).astype(np.float32)
+        rng = np.random.default_rng(check_seed(seed))
+        n = check_int(n, "n", 1)
+        check_memory(12 * n * self.n_latents, f"sample_latents(n={n})", fix="draw fewer latents at a time")
+        return rng.standard_normal((n, self.n_latents)).astype(np.float32)
 
     def generate(self, z, batch_size=1024):
         """Images generated from latents `z` (n, n_latents): (n, 3, size, size) in [0, 1]."""
+        batch_size = check_int(batch_size, "batch_size", 1)
         z = self._latents(z)
+        check_memory(4 * len(z) * 3 * self.size_ ** 2, f"generating {len(z):,} images of {self.size_} x {self.size_}",
+                     fix="generate fewer images at a time")
+        if len(z) == 0:
+            return np.zeros((0, 3, self.size_, self.size_), dtype=np.float32)
         with torch.no_grad():
             return np.concatenate([self.generator_(chunk).cpu().numpy() for chunk in z.split(batch_size)])
 
@@ -536,17 +561,16 @@ class SpecialistGAN:
         """
         k = self.task_index(task)
         z = self._latents(z).clone()
-        if method not in ("gradient", "swap"):
-            raise ValueError(f"method must be 'gradient' or 'swap'; got {method!r}.")
-        step_size = _check_float(step_size, "step_size", open_low=True)
+        present = check_bool(present, "present")
+        method = check_choice(method, "method", ("gradient", "swap"))
+        step_size = check_real(step_size, "step_size", low=0, open_low=True)
         max_steps = check_int(max_steps, "max_steps", 0)
-        confidence = _check_float(confidence, "confidence", 0.5)
-        if not confidence < 1:
-            raise ValueError(f"confidence must be in [0.5, 1); got {confidence!r}.")
+        confidence = check_real(confidence, "confidence", low=0.5, high=1, open_high=True)
+        seed = check_seed(seed)
         editable = torch.as_tensor(self.support_[k], device=self.device, dtype=z.dtype)
         sign = 1.0 if present else -1.0
         if method == "swap":
-            donors = self._donors(k, sign, len(z), check_int(seed, "seed", 0))
+            donors = self._donors(k, sign, len(z), seed)
             return (z * (1 - editable) + donors * editable).cpu().numpy()
         for _ in range(max_steps):
             z.requires_grad_(True)
@@ -563,6 +587,8 @@ class SpecialistGAN:
 
     def _donors(self, k, sign, n, seed, pool=20):
         """The `n` of ``pool * n`` prior draws whose task-`k` latents give the wanted label the highest probability."""
+        check_memory(12 * pool * n * self.n_latents, f"{pool * n:,} donor latents for {n:,} swap edits",
+                     fix="edit fewer latents at a time")
         rng = np.random.default_rng(seed)
         candidates = torch.as_tensor(rng.standard_normal((pool * n, self.n_latents)), dtype=torch.float32,
                                      device=self.device)

@@ -16,14 +16,28 @@ import pandas as pd
 from .metrics import block_r2, jacobian_magnitudes, mean_corr_coef
 from .parallel import fit_many
 from .vae import SpecialistVAE
+from .validation import as_real_array, check_int, check_real, check_seed
 
 __all__ = ["task_jacobian", "estimated_support", "task_block_scores", "latent_alignment", "fit_models", "sample_sd",
            "aligned_support", "support_containment", "one_based"]
 
 
-def _check_pair(model, world, sample):
+def _check_model(model):
     if not isinstance(model, SpecialistVAE):
         raise ValueError(f"model must be a fitted SpecialistVAE; got {type(model).__name__}.")
+
+
+def _check_world_sample(world, sample):
+    # read by attribute, so that a hand-built world or sample (as in the tests) serves as well
+    if not all(hasattr(world, name) for name in ("n_latents", "n_tasks", "supports", "support_matrix")):
+        raise ValueError(f"world must be the TaskLatentWorld that made the data; got {type(world).__name__}.")
+    if not all(hasattr(sample, name) for name in ("obs", "latents")):
+        raise ValueError(f"sample must be a LatentSample of the world (world.sample(n)); got {type(sample).__name__}.")
+
+
+def _check_pair(model, world, sample):
+    _check_model(model)
+    _check_world_sample(world, sample)
     if model.n_latents != world.n_latents or model.n_tasks != world.n_tasks:
         raise ValueError(
             f"model ({model.n_latents} latents, {model.n_tasks} tasks) and world ({world.n_latents} latents, "
@@ -48,7 +62,11 @@ def task_jacobian(task_map, points, n_tasks):
     -------
     ndarray of shape (n_tasks, n_latents)
     """
+    n_tasks = check_int(n_tasks, "n_tasks", 1)
     magnitudes = jacobian_magnitudes(lambda z: task_map(z).reshape(len(z), -1), points)
+    if len(magnitudes) % n_tasks:
+        raise ValueError(f"task_map gives {len(magnitudes)} outputs, which do not split into n_tasks = {n_tasks} "
+                         "tasks of equal size.")
     return magnitudes.reshape(n_tasks, -1, magnitudes.shape[1]).max(axis=1)
 
 
@@ -62,8 +80,8 @@ def estimated_support(model, z, tol=0.05):
     tell a closed entry from a weak one, since a sigmoid mask is never exactly zero; the
     mask alone says nothing about whether the head uses an open entry.
     """
-    if isinstance(tol, bool) or not 0 <= tol < 1:
-        raise ValueError(f"tol must be a relative tolerance in [0, 1); got {tol!r}.")
+    _check_model(model)
+    tol = check_real(tol, "tol", low=0, high=1, open_high=True)  # a relative tolerance
     magnitudes = task_jacobian(model.task_map, z, model.n_tasks)
     return (magnitudes >= tol * magnitudes.max(axis=1, keepdims=True)) & model.support_
 
@@ -101,6 +119,7 @@ def task_block_scores(model, world, sample, *, regressor="kernel", tol=0.05, see
         latent indices), ``true_size``, ``estimated_size``, ``superset`` (estimated size
         >= true size), ``equal`` (sizes equal), ``r2_relevant``, ``r2_irrelevant``.
     """
+    seed = check_seed(seed)
     z = _check_pair(model, world, sample)
     support = estimated_support(model, z, tol)
     rows = []
@@ -162,6 +181,10 @@ def fit_models(settings, obs=None, tasks=None, *, n_jobs=1):
     -------
     list of SpecialistVAE
     """
+    if isinstance(settings, dict) or not isinstance(settings, (list, tuple)) \
+            or not all(isinstance(options, dict) for options in settings):
+        raise ValueError(f"settings must be a list of dicts of SpecialistVAE options; got {settings!r:.80}.")
+    n_jobs = check_int(n_jobs, "n_jobs", 1)
     jobs = []
     for options in settings:
         options = dict(options)
@@ -195,7 +218,7 @@ def sample_sd(values):
     >>> sample_sd([0.7])
     0.0
     """
-    values = np.asarray(values, dtype=float).ravel()
+    values = as_real_array(values, "values").ravel()
     if values.size == 0:
         raise ValueError("sample_sd needs at least one value.")
     if not np.isfinite(values).all():
@@ -229,10 +252,12 @@ def aligned_support(estimated, matching):
     >>> aligned_support([0, 2], [2, 0, 1])
     (0, 1)
     """
+    estimated = as_real_array(list(estimated) if isinstance(estimated, (set, frozenset)) else estimated, "estimated")
+    matching = as_real_array(matching, "matching")
+    for name, array in (("estimated", estimated), ("matching", matching)):
+        if array.ndim != 1 or (array != np.round(array)).any():
+            raise ValueError(f"{name} must be a one-dimensional sequence of integer latent indices; got {array}.")
     estimated = {int(j) for j in estimated}
-    matching = np.asarray(matching)
-    if matching.ndim != 1:
-        raise ValueError(f"matching must be one-dimensional; got shape {matching.shape}.")
     return tuple(int(i) for i, j in enumerate(matching) if j >= 0 and int(j) in estimated)
 
 
@@ -266,8 +291,8 @@ def support_containment(model, world, sample, *, tol=0.05):
         subset of the aligned one), ``reads_all`` (the task reads every latent of the
         model).
     """
-    if not isinstance(model, SpecialistVAE):
-        raise ValueError(f"model must be a fitted SpecialistVAE; got {type(model).__name__}.")
+    _check_model(model)
+    _check_world_sample(world, sample)
     if model.n_tasks != world.n_tasks or model.n_latents < world.n_latents:
         raise ValueError(
             f"model ({model.n_latents} latents, {model.n_tasks} tasks) needs the world's {world.n_tasks} tasks and "
@@ -299,6 +324,8 @@ def one_based(table, columns=("task", "true_support", "estimated_support", "alig
     >>> one_based(pd.DataFrame({"task": [0, 1], "true_support": [(0, 1), (4,)]})).values.tolist()
     [[1, (1, 2)], [2, (5,)]]
     """
+    if not isinstance(table, pd.DataFrame):
+        raise ValueError(f"table must be a pandas DataFrame of scores; got {type(table).__name__}.")
     shown = table.copy()
     for column in columns:
         if column not in shown:

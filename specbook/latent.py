@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .collider import _positive_int
+from .validation import as_real_array, check_choice, check_int, check_memory, check_real, check_seed
 
 __all__ = ["TaskLatentWorld", "LatentSample", "EXAMPLE_SUPPORTS", "example_world"]
 
@@ -33,6 +33,14 @@ _TASK_MAPS = ("mlp", "linear")
 _TASK_HIDDEN = 16       # hidden units of each task's random network
 _TASK_INPUT_SCALE = 1.5  # sd of its input weights: large enough that tanh bends within the data
 _PILOT_SAMPLES = 20_000  # draws used to standardise each task
+#: Largest `obs_dim`: every mixing layer is a dense obs_dim x obs_dim map applied to the
+#: 20,000 pilot draws (about 10 s at this size).
+MAX_OBS_DIM = 1_000
+#: Largest ``n_tasks * task_dim``: each task is a network of its own, run on the pilot draws
+#: one after the other (about 8 s at this size).
+MAX_TASK_OUTPUTS = 256
+#: Largest `mixing_layers` (each layer costs as much as the first; the book uses 3).
+MAX_MIXING_LAYERS = 64
 
 
 @dataclass(frozen=True)
@@ -52,12 +60,6 @@ class LatentSample:
     latents: np.ndarray
     obs: np.ndarray
     tasks: np.ndarray
-
-
-def _nonnegative_float(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0; got {value!r}.")
-    return float(value)
 
 
 def _check_supports(supports, n_latents, n_tasks):
@@ -133,7 +135,16 @@ class TaskLatentWorld:
     support_size : int, default=2
         Latents per task when `supports` is drawn at random.
     seed : int, default=0
-        Seed of everything random about the world (supports, weights); sampling has its own seed.
+        Seed of everything random about the world (supports, weights), in [0, 2**32);
+        sampling has its own seed.
+
+    Raises
+    ------
+    ValueError
+        For an argument of the wrong type or out of range, naming it; for ``obs_dim`` above
+        :data:`MAX_OBS_DIM` (1,000), ``n_tasks * task_dim`` above :data:`MAX_TASK_OUTPUTS`
+        (256) or `mixing_layers` above :data:`MAX_MIXING_LAYERS` (64), which would take
+        minutes to build.
 
     Attributes
     ----------
@@ -145,29 +156,38 @@ class TaskLatentWorld:
 
     def __init__(self, n_latents=8, n_tasks=3, supports=None, obs_dim=20, mixing="mlp", *, task_map="mlp",
                  task_dim=1, obs_noise=0.05, task_noise=0.1, mixing_layers=3, leaky_slope=0.2, support_size=2, seed=0):
-        self.n_latents = _positive_int(n_latents, "n_latents")
-        self.n_tasks = _positive_int(n_tasks, "n_tasks")
-        self.obs_dim = _positive_int(obs_dim, "obs_dim")
-        if mixing not in _MIXINGS:
-            raise ValueError(f"mixing must be one of {_MIXINGS}; got {mixing!r}.")
-        if task_map not in _TASK_MAPS:
-            raise ValueError(f"task_map must be one of {_TASK_MAPS}; got {task_map!r}.")
+        self.n_latents = check_int(n_latents, "n_latents", 1)
+        self.n_tasks = check_int(n_tasks, "n_tasks", 1)
+        self.obs_dim = check_int(obs_dim, "obs_dim", 1)
+        check_choice(mixing, "mixing", _MIXINGS)
+        check_choice(task_map, "task_map", _TASK_MAPS)
         if self.obs_dim < self.n_latents:
             raise ValueError(
                 f"obs_dim = {self.obs_dim} < n_latents = {self.n_latents}: the mixing must be invertible, "
                 f"so it needs obs_dim >= n_latents. Raise obs_dim or lower n_latents."
             )
         self.mixing = mixing
-        self.task_dim = _positive_int(task_dim, "task_dim")
+        self.task_dim = check_int(task_dim, "task_dim", 1)
+        if self.obs_dim > MAX_OBS_DIM:
+            raise ValueError(f"obs_dim = {self.obs_dim:,} is above the limit of {MAX_OBS_DIM:,}: every mixing layer "
+                             "is a dense obs_dim x obs_dim map, and building the world would take minutes. Use a "
+                             "smaller obs_dim (and n_latents).")
+        if self.n_tasks * self.task_dim > MAX_TASK_OUTPUTS:
+            raise ValueError(f"n_tasks * task_dim = {self.n_tasks * self.task_dim:,} task outputs is above the "
+                             f"limit of {MAX_TASK_OUTPUTS}: each task is a network of its own, built and standardised "
+                             "one after the other. Use fewer tasks or a smaller task_dim.")
         self.task_map = task_map
-        self.obs_noise = _nonnegative_float(obs_noise, "obs_noise")
-        self.task_noise = _nonnegative_float(task_noise, "task_noise")
-        self.mixing_layers = _positive_int(mixing_layers, "mixing_layers")
+        self.obs_noise = check_real(obs_noise, "obs_noise", low=0)
+        self.task_noise = check_real(task_noise, "task_noise", low=0)
+        self.mixing_layers = check_int(mixing_layers, "mixing_layers", 1)
+        if self.mixing_layers > MAX_MIXING_LAYERS:
+            raise ValueError(f"mixing_layers = {self.mixing_layers:,} is above the limit of {MAX_MIXING_LAYERS}; "
+                             "each layer is a dense map run on 20,000 pilot draws: use fewer layers.")
         if isinstance(leaky_slope, bool) or not isinstance(leaky_slope, numbers.Real) or not 0 < leaky_slope < 1:
             raise ValueError(f"leaky_slope must be in (0, 1) so each layer stays invertible; got {leaky_slope!r}.")
         self.leaky_slope = float(leaky_slope)
-        self.support_size = _positive_int(support_size, "support_size")
-        self.seed = _positive_int(seed, "seed", 0)
+        self.support_size = check_int(support_size, "support_size", 1)
+        self.seed = check_seed(seed)
         rng = np.random.default_rng(self.seed)
         if supports is None:
             if self.support_size > self.n_latents:
@@ -239,9 +259,11 @@ class TaskLatentWorld:
     def _apply(self, function, latents):
         if isinstance(latents, torch.Tensor):
             return function(latents)
-        latents = np.asarray(latents, dtype=float)
+        latents = as_real_array(latents, "latents")
         if latents.ndim != 2 or latents.shape[1] != self.n_latents:
             raise ValueError(f"latents must have shape (n, n_latents = {self.n_latents}); got {latents.shape}.")
+        if not np.isfinite(latents).all():
+            raise ValueError("latents contains NaN or inf; the maps are defined on finite latents only.")
         return function(torch.as_tensor(latents)).numpy()
 
     def _mix_tensor(self, s):
@@ -289,13 +311,20 @@ class TaskLatentWorld:
         -------
         LatentSample
         """
-        n = _positive_int(n, "n")
-        rng = np.random.default_rng(_positive_int(seed, "seed", 0))
+        n = check_int(n, "n", 1)
+        self._check_sample_memory(n, f"sample(n={n:,})")
+        rng = np.random.default_rng(check_seed(seed))
         latents = rng.standard_normal((n, self.n_latents))
         obs = self.mix(latents) + self.obs_noise * rng.standard_normal((n, self.obs_dim))
         noiseless = self.task_function(latents)
         tasks = noiseless + self.task_noise * rng.standard_normal(noiseless.shape)
         return LatentSample(latents=latents, obs=obs, tasks=tasks)
+
+    def _check_sample_memory(self, n, what):
+        # latents, noise and a few intermediate copies of the observations and of every task's network
+        per_sample = 2 * self.n_latents + 3 * self.obs_dim + self.n_tasks * (3 * self.task_dim + _TASK_HIDDEN)
+        check_memory(n * per_sample * 8, f"{what} of a world with obs_dim={self.obs_dim} and "
+                     f"{self.n_tasks} tasks", fix="draw fewer samples at a time")
 
     def nonlinearity_check(self, n=2_000, seed=0, rtol=1e-6):
         """How many directions the gradient of each task takes: the "sufficient nonlinearity" check.
@@ -313,8 +342,11 @@ class TaskLatentWorld:
             Per task: ``task``, ``support_size``, ``gradient_rank``, ``sufficient``
             (rank equals support size) and ``singular_values`` (normalised to a maximum of 1).
         """
-        rng = np.random.default_rng(_positive_int(seed, "seed", 0))
-        s = torch.as_tensor(rng.standard_normal((_positive_int(n, "n"), self.n_latents)), dtype=torch.float64)
+        n = check_int(n, "n", 1)
+        rtol = check_real(rtol, "rtol", low=0, high=1, open_low=True, open_high=True)
+        self._check_sample_memory(n, f"nonlinearity_check(n={n:,})")
+        rng = np.random.default_rng(check_seed(seed))
+        s = torch.as_tensor(rng.standard_normal((n, self.n_latents)), dtype=torch.float64)
         s.requires_grad_(True)
         u = self.task_function(s).reshape(len(s), self.n_tasks, self.task_dim)
         report = []

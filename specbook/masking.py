@@ -16,6 +16,8 @@ import math
 import torch
 from torch import nn
 
+from .validation import check_int
+
 __all__ = ["MaskedTaskHeads", "MASK_INIT_LOGIT"]
 
 #: Every mask entry starts open: sigmoid(3) = 0.95.
@@ -37,6 +39,8 @@ class MaskedTaskHeads(nn.Module):
 
     def __init__(self, n_latents, n_tasks, task_dim, hidden):
         super().__init__()
+        n_latents, n_tasks = check_int(n_latents, "n_latents", 1), check_int(n_tasks, "n_tasks", 1)
+        task_dim, hidden = check_int(task_dim, "task_dim", 1), check_int(hidden, "hidden", 1)
         self.mask_logits = nn.Parameter(torch.full((n_tasks, n_latents), MASK_INIT_LOGIT))
         scale = 1 / math.sqrt(n_latents)
         self.head_w1 = nn.Parameter(torch.empty(n_tasks, n_latents, hidden).uniform_(-scale, scale))
@@ -51,6 +55,15 @@ class MaskedTaskHeads(nn.Module):
 
     def gate(self, z, noise=None):
         """Gated latents (n, n_tasks, n_latents): ``m_k * z + (1 - m_k) * noise`` (``noise=None``: zero)."""
+        n_tasks, n_latents = self.mask_logits.shape
+        for name, value, shape in (("z", z, "(n, n_latents)"), ("noise", noise, "(n, n_tasks, n_latents)")):
+            if value is not None and not isinstance(value, torch.Tensor):
+                raise ValueError(f"{name} must be a torch.Tensor of shape {shape}; got {type(value).__name__}.")
+        if z.ndim != 2 or z.shape[1] != n_latents:
+            raise ValueError(f"z must have shape (n, n_latents = {n_latents}); got {tuple(z.shape)}.")
+        if noise is not None and noise.shape != (len(z), n_tasks, n_latents):
+            raise ValueError(f"noise must have shape (n, n_tasks, n_latents) = {(len(z), n_tasks, n_latents)}; "
+                             f"got {tuple(noise.shape)}.")
         mask = self.mask()
         gated = mask * z[:, None, :]
         return gated if noise is None else gated + (1 - mask) * noise

@@ -6,7 +6,7 @@ Layer 1: :func:`structure_scores` (segment-task matrices). Layer 2: :func:`block
 """
 from __future__ import annotations
 
-import numbers
+import math
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -20,10 +20,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from .validation import as_columns
+from .validation import as_columns, as_real_array, check_bool, check_choice, check_probability, check_real, check_seed
 
 __all__ = ["structure_scores", "pair_truth", "mean_average_precision", "block_r2", "mean_corr_coef", "jacobian_magnitudes", "jacobian_support",
-           "REGRESSORS"]
+           "REGRESSORS", "MIN_SPLIT_SAMPLES"]
 
 
 def structure_scores(true, found):
@@ -47,6 +47,8 @@ def structure_scores(true, found):
         raise ValueError(f"true and found must be (N, M) matrices of the same shape; got {true.shape} and {found.shape}.")
     if true.dtype != bool or found.dtype != bool:
         raise ValueError("true and found must be boolean matrices (True where a segment serves a task).")
+    if true.size == 0:
+        raise ValueError(f"true and found must have at least one segment and one task; got shape {true.shape}.")
     tp = int((true & found).sum())
     tn = int((~true & ~found).sum())
     fp = int((~true & found).sum())
@@ -78,6 +80,8 @@ def pair_truth(assignment):
     A = np.asarray(assignment)
     if A.ndim != 2 or A.dtype != bool:
         raise ValueError(f"assignment must be an (N, M) boolean matrix; got dtype {A.dtype} and shape {A.shape}.")
+    if A.size == 0:
+        raise ValueError(f"assignment must have at least one segment and one task; got shape {A.shape}.")
     both = A.T[:, :, None] & A.T[:, None, :]
     return both & np.triu(np.ones(both.shape[1:], dtype=bool), k=1)[None]
 
@@ -106,7 +110,8 @@ def mean_average_precision(assignment, statistics, *, per_task=False):
     float, or (float, ndarray of shape (M,))
     """
     truth = pair_truth(assignment)
-    statistics = np.asarray(statistics, dtype=float)
+    per_task = check_bool(per_task, "per_task")
+    statistics = as_real_array(statistics, "statistics")
     if statistics.shape != truth.shape:
         raise ValueError(f"statistics must have shape (M, N, N) = {truth.shape} to match assignment; "
                          f"got {statistics.shape}.")
@@ -130,6 +135,10 @@ def _kernel_ridge(seed):
     return make_pipeline(StandardScaler(), Nystroem(n_components=300, random_state=seed),
                          RidgeCV(alphas=np.logspace(-4, 2, 7)))
 
+
+#: Fewest samples each of the training and the held-out part of :func:`block_r2` may have: below
+#: that a held-out R^2 is noise (two samples give NaN, three about -1 for a perfect relation).
+MIN_SPLIT_SAMPLES = 5
 
 #: Regressors :func:`block_r2` accepts by name; each maps a seed to a scikit-learn estimator.
 REGRESSORS = {
@@ -158,21 +167,38 @@ def block_r2(true_block, est_block, regressor="kernel", *, test_fraction=0.5, se
         standardised inputs, penalty by cross-validation (nonlinear). ``"linear"``: least
         squares. An estimator is cloned before fitting.
     test_fraction : float, default=0.5
+        In (0, 1). Both parts need at least :data:`MIN_SPLIT_SAMPLES` (5) samples, so
+        ``n >= 10`` at the default.
     seed : int, default=0
-        Seed of the split (and of the Nystroem features).
+        Seed of the split (and of the Nystroem features), in [0, 2**32).
 
     Returns
     -------
     float
+
+    Raises
+    ------
+    ValueError
+        For arrays that are not real and finite or do not pair up, too few samples for the
+        split, a constant column of `true_block` (its R^2 is undefined), or a bad option.
     """
-    true_block = as_columns(true_block, "true_block")
-    est_block = as_columns(est_block, "est_block", allow_empty=True)
+    true_block = as_columns(as_real_array(true_block, "true_block"), "true_block")
+    est_block = as_columns(as_real_array(est_block, "est_block"), "est_block", allow_empty=True)
     if len(true_block) != len(est_block):
         raise ValueError(
             f"true_block and est_block must have the same number of samples; got {len(true_block)} and {len(est_block)}."
         )
-    if not 0 < test_fraction < 1:
-        raise ValueError(f"test_fraction must be in (0, 1); got {test_fraction!r}.")
+    test_fraction = check_probability(test_fraction, "test_fraction")
+    seed = check_seed(seed)
+    n = len(true_block)
+    n_test = math.ceil(test_fraction * n)  # how scikit-learn's train_test_split rounds
+    if min(n_test, n - n_test) < MIN_SPLIT_SAMPLES:
+        raise ValueError(f"block_r2 needs at least {MIN_SPLIT_SAMPLES} samples in each of the training and held-out "
+                         f"parts for a meaningful R^2; got n = {n} with test_fraction = {test_fraction:g} "
+                         f"({n - n_test} and {n_test}): pass more samples.")
+    constant = np.flatnonzero(np.ptp(true_block, axis=0) == 0)
+    if constant.size:
+        raise ValueError(f"true_block has constant columns {constant.tolist()}: their R^2 is undefined; drop them.")
     if isinstance(regressor, str):
         if regressor not in REGRESSORS:
             raise ValueError(f"regressor={regressor!r} is not known; use one of {sorted(REGRESSORS)} or an estimator.")
@@ -212,12 +238,15 @@ def mean_corr_coef(z_true, z_est, method="pearson", *, return_matching=False):
     -------
     float, or (float, ndarray)
     """
-    z_true = as_columns(z_true, "z_true")
-    z_est = as_columns(z_est, "z_est")
+    z_true = as_columns(as_real_array(z_true, "z_true"), "z_true")
+    z_est = as_columns(as_real_array(z_est, "z_est"), "z_est")
     if len(z_true) != len(z_est):
         raise ValueError(f"z_true and z_est must have the same number of samples; got {len(z_true)} and {len(z_est)}.")
-    if method not in ("pearson", "spearman"):
-        raise ValueError(f"method must be 'pearson' or 'spearman'; got {method!r}.")
+    if len(z_true) < 3:
+        raise ValueError(f"mean_corr_coef needs at least 3 samples (two points always correlate perfectly); "
+                         f"got {len(z_true)}.")
+    method = check_choice(method, "method", ("pearson", "spearman"))
+    return_matching = check_bool(return_matching, "return_matching")
     for name, array in (("z_true", z_true), ("z_est", z_est)):
         constant = np.flatnonzero(array.std(axis=0) == 0)
         if constant.size:
@@ -253,14 +282,24 @@ def jacobian_magnitudes(fn, x):
     """
     import torch
 
-    points = torch.as_tensor(np.asarray(x, dtype=np.float32) if not isinstance(x, torch.Tensor) else x)
-    if points.ndim != 2 or len(points) == 0:
-        raise ValueError(f"x must have shape (n, d_in) with n >= 1; got {tuple(points.shape)}.")
+    if not callable(fn):
+        raise ValueError(f"fn must be a callable torch map from (n, d_in) to (n, d_out); got {fn!r}.")
+    if isinstance(x, torch.Tensor):
+        if x.is_complex():
+            raise ValueError(f"x must hold real numbers; got dtype {x.dtype}.")
+        points = x if x.is_floating_point() else x.float()  # gradients need a floating dtype
+    else:
+        points = torch.as_tensor(as_real_array(x, "x").astype(np.float32))
+    if points.ndim != 2 or 0 in points.shape:
+        raise ValueError(f"x must have shape (n, d_in) with n, d_in >= 1; got {tuple(points.shape)}.")
     if not torch.isfinite(points).all():
         raise ValueError("x contains NaN or inf.")
     points = points.detach().clone().requires_grad_(True)
     outputs = fn(points)
-    if outputs.ndim != 2 or len(outputs) != len(points):
+    if not isinstance(outputs, torch.Tensor):
+        raise ValueError(f"fn must return a torch.Tensor (differentiable in its input); it returned "
+                         f"{type(outputs).__name__}.")
+    if outputs.ndim != 2 or len(outputs) != len(points) or outputs.shape[1] == 0:
         raise ValueError(f"fn must map (n, d_in) to (n, d_out); it returned shape {tuple(outputs.shape)}.")
     rows = []
     for a in range(outputs.shape[1]):
@@ -288,7 +327,6 @@ def jacobian_support(fn, x, tol=0.05):
     -------
     ndarray of shape (d_out, d_in), bool
     """
-    if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not 0 <= tol < 1:
-        raise ValueError(f"tol must be a relative tolerance in [0, 1); got {tol!r}.")
+    tol = check_real(tol, "tol", low=0, high=1, open_high=True)  # a relative tolerance
     magnitudes = jacobian_magnitudes(fn, x)
     return magnitudes > tol * magnitudes.max(axis=1, keepdims=True)

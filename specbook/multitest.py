@@ -5,6 +5,8 @@ import numbers
 
 import numpy as np
 
+from .validation import as_real_array
+
 __all__ = ["CORRECTIONS", "reject", "check_alpha", "check_correction"]
 
 #: ``None`` rejects every test with ``p < alpha`` (the paper's rule for Algorithm 1).
@@ -41,10 +43,21 @@ def reject(pvalues, alpha, correction=None):
     Returns
     -------
     ndarray of shape (m,), bool
+
+    Raises
+    ------
+    ValueError
+        For a bad `alpha` or `correction`, `pvalues` that is not 1-D, or a p-value that is
+        not a number in [0, 1] (NaN included: it is neither evidence for nor against).
     """
     alpha = check_alpha(alpha)
     correction = check_correction(correction)
-    pvalues = np.asarray(pvalues, dtype=float)
+    pvalues = as_real_array(pvalues, "pvalues")
+    if pvalues.ndim != 1:
+        raise ValueError(f"pvalues must be 1-D (m,); got shape {pvalues.shape}: pass pvalues.ravel().")
+    bad = np.flatnonzero(~((pvalues >= 0) & (pvalues <= 1)))
+    if bad.size:
+        raise ValueError(f"pvalues must lie in [0, 1]; pvalues[{bad[0]}] is {float(pvalues[bad[0]])!r}.")
     m = pvalues.size
     if m == 0:
         return np.zeros(0, dtype=bool)

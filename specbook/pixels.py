@@ -25,7 +25,7 @@ from .encoders import FrameVAE, frame_pca
 from .metrics import block_r2, mean_average_precision, mean_corr_coef, structure_scores
 from .progress import progress_bar
 from .vae import SpecialistVAE
-from .validation import check_int
+from .validation import as_real_array, check_bool, check_int, check_real, check_seed
 from .video import AgentVideoWorld
 
 __all__ = ["REPRESENTATIONS", "PixelsTrial", "run_trial", "run_trials", "summarise", "noisy_states_curve",
@@ -141,7 +141,15 @@ def _one_thread():
         torch.set_num_threads(threads)
 
 
+def _check_trial(trial):
+    if not isinstance(trial, PixelsTrial):
+        raise ValueError(f"trial must be a PixelsTrial (what run_trial returns); got {type(trial).__name__}.")
+
+
 def _check_representations(representations):
+    if isinstance(representations, str) or not hasattr(representations, "__iter__"):
+        raise ValueError(f"representations must be a sequence of names from {list(REPRESENTATIONS)}, e.g. "
+                         f"[{representations!r}]; got {representations!r}.")
     names = list(representations)
     unknown = [name for name in names if name not in REPRESENTATIONS]
     if unknown or not names:
@@ -184,13 +192,23 @@ def run_trial(world, n, *, seed=0, representations=tuple(REPRESENTATIONS), test=
     if not isinstance(world, AgentVideoWorld):
         raise ValueError(f"world must be an AgentVideoWorld; got {type(world).__name__}.")
     names = _check_representations(representations)
+    seed = check_seed(seed)
+    progress = check_bool(progress, "progress")
     n = check_int(n, "n", 2)
     n_train = n if n_train is None else check_int(n_train, "n_train", 2)
     if n_train > n:
         raise ValueError(f"n_train must be at most n = {n}; got {n_train}.")
     state_dim = 2 * world.n_agents
+    if encoder_options is not None and not isinstance(encoder_options, dict):
+        raise ValueError(f"encoder_options must be a dict of FrameVAE options; got {encoder_options!r}.")
+    unknown = set(encoder_options or {}) - (set(inspect.signature(FrameVAE).parameters) - {"prior", "seed", "progress"})
+    if unknown:
+        raise ValueError(f"encoder_options has options FrameVAE does not take here: {sorted(unknown)} (prior, seed "
+                         "and progress are set by run_trial).")
     encoder_options = {"n_latents": state_dim, **(encoder_options or {})}
     test_options = _test_options(test, test_options, seed)  # fails on an unknown test before any training
+    if other_tests is not None and not isinstance(other_tests, dict):
+        raise ValueError(f"other_tests must be a dict of test name to options; got {other_tests!r}.")
     other_tests = dict(other_tests or {})
     for name, options in other_tests.items():
         _test_options(name, options, seed)
@@ -248,7 +266,10 @@ def run_trials(worlds, n, *, seeds, n_jobs=1, **options):
 
     from .parallel import run_parallel
 
-    worlds, seeds = list(worlds), list(seeds)
+    for name, values in (("worlds", worlds), ("seeds", seeds)):
+        if isinstance(values, str) or not hasattr(values, "__iter__"):
+            raise ValueError(f"{name} must be a sequence (one entry per trial); got {values!r}.")
+    worlds, seeds = list(worlds), [check_seed(seed, "seeds") for seed in seeds]
     if len(worlds) != len(seeds):
         raise ValueError(f"worlds and seeds must have the same length; got {len(worlds)} and {len(seeds)}.")
     n_jobs = check_int(n_jobs, "n_jobs", 1)
@@ -262,6 +283,11 @@ def run_trials(worlds, n, *, seeds, n_jobs=1, **options):
 
 def summarise(trials):
     """Mean and standard deviation over trials of :meth:`PixelsTrial.scores`, one row per representation."""
+    trials = list(trials) if isinstance(trials, (list, tuple)) else []
+    if not trials:
+        raise ValueError("trials must be a non-empty list of PixelsTrial (what run_trial returns).")
+    for trial in trials:
+        _check_trial(trial)
     scores = pd.concat([trial.scores() for trial in trials], ignore_index=True)
     order = [name for name in REPRESENTATIONS if name in set(scores["representation"])]
     table = scores.drop(columns="seed").groupby("representation").agg(["mean", "std"]).reindex(order)
@@ -308,6 +334,11 @@ def paired_differences(scores, first, second, *, value="map", by="representation
     >>> paired_differences(table, "a", "b").tolist()
     [0.25, -0.25]
     """
+    if not isinstance(scores, pd.DataFrame):
+        raise ValueError(f"scores must be a pandas DataFrame; got {type(scores).__name__}.")
+    missing = [column for column in (value, by, pair) if column not in scores]
+    if missing:
+        raise ValueError(f"scores has no column(s) {missing}; its columns are {list(scores.columns)}.")
     columns = {}
     for name in (first, second):
         rows = scores[scores[by] == name]
@@ -348,7 +379,9 @@ def noisy_states_curve(trial, r2_levels=(1.0, 0.99, 0.97, 0.95, 0.9, 0.8, 0.6), 
     pandas.DataFrame
         Columns ``r2``, ``map``, ``accuracy``, ``mcc``.
     """
-    levels = np.asarray(r2_levels, dtype=float)
+    _check_trial(trial)
+    seed = check_seed(seed)
+    levels = as_real_array(r2_levels, "r2_levels")
     if levels.ndim != 1 or not levels.size or not ((levels > 0) & (levels <= 1)).all():
         raise ValueError(f"r2_levels must be numbers in (0, 1]; got {r2_levels!r}.")
     test_options = _test_options(test, test_options, seed)
@@ -397,7 +430,13 @@ def video_specialists(trial, representation="latents", *, sparsities=(0.0, 0.05)
         the held-out R^2 of the task's agent's states (``r2_task_agent``) and of the other
         agents' states (``r2_other_agents``) from those latents.
     """
-    if representation not in trial.features:
+    _check_trial(trial)
+    if isinstance(sparsities, str) or not hasattr(sparsities, "__iter__"):
+        raise ValueError(f"sparsities must be a sequence of numbers >= 0; got {sparsities!r}.")
+    sparsities = [check_real(sparsity, "sparsities", low=0) for sparsity in sparsities]
+    epochs, batch_size = check_int(epochs, "epochs", 1), check_int(batch_size, "batch_size", 1)
+    progress = check_bool(progress, "progress")
+    if not isinstance(representation, str) or representation not in trial.features:
         raise ValueError(f"representation={representation!r} was not run in this trial; it has "
                          f"{list(trial.features)}.")
     world = trial.world

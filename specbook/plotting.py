@@ -6,12 +6,22 @@ import networkx as nx
 import numpy as np
 from matplotlib.patches import Patch
 
+from .validation import as_real_array, check_bool, check_int, check_real
+
+#: Most panels (images or frames) one figure draws: beyond it matplotlib takes minutes and the
+#: images become too small to read.
+MAX_PANELS = 400
+
 __all__ = ["draw_world", "task_colors", "show_images", "show_video"]
 
 
 def task_colors(M):
-    """One distinct colour per task (seaborn's colour-blind palette, cycled)."""
+    """One distinct colour per task (seaborn's colour-blind palette, cycled); `M` from 0 to :data:`MAX_PANELS`."""
     import seaborn as sns
+
+    M = check_int(M, "M", 0)
+    if M > MAX_PANELS:
+        raise ValueError(f"M must be at most {MAX_PANELS} (the palette has 10 colours, cycled); got {M}.")
 
     return sns.color_palette("colorblind", n_colors=max(M, 1))[:M]
 
@@ -47,7 +57,16 @@ def draw_world(world, ax=None, *, highlight=None, title=None):
     -------
     matplotlib Axes
     """
+    if not all(hasattr(world, name) for name in ("graph", "T", "M", "N", "disconnected", "segment_steps")):
+        raise ValueError(f"world must be a ColliderWorld; got {type(world).__name__}.")
     G = world.graph
+    if highlight is not None:
+        if isinstance(highlight, str) or not hasattr(highlight, "__iter__"):
+            raise ValueError(f"highlight must be a collection of node names such as ['s1', 'g1']; got {highlight!r}.")
+        unknown = [v for v in highlight if v not in G]
+        if unknown:
+            raise ValueError(f"highlight names nodes that are not in the world: {unknown}; its nodes are s1.., a1.. "
+                             "and g1...")
     if ax is None:
         _, ax = plt.subplots(figsize=(max(6.0, 0.55 * world.T + 2), 3.8))
     pos = _layout(world)
@@ -112,11 +131,22 @@ def draw_supports(panels, *, axes=None, annotate=True):
     """
     import seaborn as sns
 
+    if not isinstance(panels, dict) or not panels:
+        raise ValueError(f"panels must be a non-empty dict of title to (n_tasks, n_latents) matrix; got {panels!r:.80}.")
+    matrices = {}
+    for title, matrix in panels.items():
+        matrix = as_real_array(matrix, f"panels[{title!r}]")
+        if matrix.ndim != 2 or 0 in matrix.shape or not np.isfinite(matrix).all() or (matrix < 0).any():
+            raise ValueError(f"panels[{title!r}] must be a non-empty (n_tasks, n_latents) matrix of finite values >= 0; "
+                             f"got shape {matrix.shape}.")
+        matrices[title] = matrix
+    annotate = check_bool(annotate, "annotate")
     if axes is None:
         _, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 2.2), squeeze=False)
         axes = axes[0]
-    for ax, (title, matrix) in zip(axes, panels.items()):
-        matrix = np.asarray(matrix, dtype=float)
+    elif len(axes) < len(panels):
+        raise ValueError(f"axes must hold one Axes per panel ({len(panels)}); got {len(axes)}.")
+    for ax, (title, matrix) in zip(axes, matrices.items()):
         scale = matrix.max(axis=1, keepdims=True)
         shown = np.divide(matrix, scale, out=np.zeros_like(matrix), where=scale > 0)
         sns.heatmap(shown, ax=ax, vmin=0, vmax=1, cmap="Blues", cbar=False, annot=annotate, fmt=".2f",
@@ -144,10 +174,17 @@ def show_images(images, columns=8, *, scale=1.0, titles=None):
     -------
     matplotlib Figure
     """
-    images = np.asarray(images)
-    if images.ndim != 4 or images.shape[1] != 3:
-        raise ValueError(f"images must have shape (n, 3, h, w); got {images.shape}.")
+    images = as_real_array(images, "images")
+    if images.ndim != 4 or images.shape[1] != 3 or 0 in images.shape:
+        raise ValueError(f"images must have shape (n, 3, h, w) with n, h, w >= 1; got {images.shape}.")
+    if not np.isfinite(images).all():
+        raise ValueError("images contains NaN or inf.")
+    columns = check_int(columns, "columns", 1)
+    scale = check_real(scale, "scale", low=0, open_low=True)
     rows = -(-len(images) // columns)
+    if rows * columns > MAX_PANELS:
+        raise ValueError(f"show_images draws at most {MAX_PANELS} panels; {len(images)} images in {columns} columns "
+                         f"need {rows * columns}: show fewer images or use fewer columns.")
     fig, axes = plt.subplots(rows, columns, figsize=(scale * columns, scale * rows), squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
@@ -179,14 +216,24 @@ def show_video(frames, step_tasks, *, L=None, task_labels=None, scale=0.9):
     -------
     matplotlib Figure
     """
-    frames = np.asarray(frames)
-    step_tasks = np.asarray(step_tasks, dtype=bool)
-    if frames.ndim != 4 or frames.shape[1] != 3:
-        raise ValueError(f"frames must have shape (T, 3, h, w); got {frames.shape}.")
+    frames = as_real_array(frames, "frames")
+    if frames.ndim != 4 or frames.shape[1] != 3 or 0 in frames.shape:
+        raise ValueError(f"frames must have shape (T, 3, h, w) with T, h, w >= 1; got {frames.shape}.")
+    if len(frames) > MAX_PANELS:
+        raise ValueError(f"show_video draws at most {MAX_PANELS} frames; got {len(frames)}: show part of the video.")
+    if not np.isfinite(frames).all():
+        raise ValueError("frames contains NaN or inf.")
+    step_tasks = as_real_array(step_tasks, "step_tasks").astype(bool)
     T, M = step_tasks.shape if step_tasks.ndim == 2 else (None, None)
-    if T != len(frames):
-        raise ValueError(f"step_tasks must have shape (T, M) with T = {len(frames)} frames; got {step_tasks.shape}.")
+    if T != len(frames) or not M:
+        raise ValueError(f"step_tasks must have shape (T, M) with T = {len(frames)} frames and M >= 1 tasks; "
+                         f"got {step_tasks.shape}.")
+    if L is not None and check_int(L, "L", 1) > T:
+        raise ValueError(f"L must be a segment length of at most T = {T} steps; got {L}.")
+    scale = check_real(scale, "scale", low=0, open_low=True)
     labels = task_labels or [f"g{i + 1}" for i in range(M)]
+    if len(labels) != M:
+        raise ValueError(f"task_labels must have one label per task (M = {M}); got {len(labels)}.")
     fig = plt.figure(figsize=(scale * T, scale * (1.2 + 0.3 * M)))
     grid = fig.add_gridspec(2, T, height_ratios=[1.0, 0.3 * M], hspace=0.15, wspace=0.05)
     for t in range(T):

@@ -18,6 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .files import write_json_atomic
+from .validation import check_real
+
 __all__ = ["record", "METRICS_ENV", "read_metrics"]
 
 #: Environment variable holding the path of the JSON file that receives the metrics.
@@ -65,7 +68,16 @@ def record(name: str, value, *, unit: str | None = None, description: str | None
         One line saying what the number is.
     atol, rtol : float, optional
         Tolerance suggested for a new expectation when ``specbook check --update``
-        first stores this number (default: exact up to ``rtol=1e-6``).
+        first stores this number (default: exact up to ``rtol=1e-6``): a finite
+        number >= 0, as ``check`` reads it.
+
+    Raises
+    ------
+    ValueError
+        For a bad name, tolerance, unit or description, a NaN or inf value, or,
+        under the runner, a metrics file that cannot be read or written.
+    TypeError
+        For a value that is not a number, bool or str.
 
     Notes
     -----
@@ -78,25 +90,37 @@ def record(name: str, value, *, unit: str | None = None, description: str | None
             f"name={name!r} is not a valid metric name; use letters, digits, '_', '.' or '-', "
             "starting with a letter."
         )
-    for label, tol in (("atol", atol), ("rtol", rtol)):
-        if tol is not None and not (isinstance(tol, numbers.Real) and tol >= 0):
-            raise ValueError(f"{label} must be a non-negative number; got {tol!r}.")
+    # The tolerances `specbook check` reads back (checking._is_tolerance): refused here, not there.
+    tolerances = {label: check_real(tol, label, low=0) for label, tol in (("atol", atol), ("rtol", rtol))
+                  if tol is not None}
+    for label, text in (("unit", unit), ("description", description)):
+        if text is not None and not isinstance(text, str):
+            raise ValueError(f"{label} must be a str or None; got {text!r} (write it as text, e.g. {str(text)!r}).")
     value = _plain(value)
     entry = {"value": value}
-    for key, extra in (("unit", unit), ("description", description), ("atol", atol), ("rtol", rtol)):
+    for key, extra in (("unit", unit), ("description", description)):
         if extra is not None:
             entry[key] = extra
+    entry.update(tolerances)
 
     print(f"recorded {name} = {value}" + (f" {unit}" if unit else ""))
     target = os.environ.get(METRICS_ENV)
     if target:
-        path = Path(target)
-        metrics = read_metrics(path)
-        metrics[name] = entry
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(json.dumps(metrics, indent=2, sort_keys=True))
-        tmp.replace(path)
+        _store(Path(target), name, entry)
     _glue(name, value)
+
+
+def _store(path: Path, name: str, entry: dict) -> None:
+    """Add `entry` under `name` to the metrics file at `path`, written by the runner's kernel."""
+    metrics = read_metrics(path)
+    metrics[name] = entry
+    try:
+        write_json_atomic(path, metrics, sort_keys=True)
+    except OSError as exc:
+        raise ValueError(
+            f"cannot write the metrics file {path} named by {METRICS_ENV} ({exc.strerror or exc}); run the "
+            f"chapter with `python -m specbook run`, which sets it, or unset {METRICS_ENV} to record nothing."
+        ) from None
 
 
 def _glue(name: str, value) -> None:
@@ -111,8 +135,22 @@ def _glue(name: str, value) -> None:
 
 
 def read_metrics(path) -> dict:
-    """Read a metrics file written by :func:`record` (empty dict when absent)."""
+    """Read a metrics file written by :func:`record` (empty dict when absent).
+
+    Raises
+    ------
+    ValueError
+        When the file is not a JSON object of metrics, naming it and what to do.
+    """
     path = Path(path)
     if not path.exists():
         return {}
-    return json.loads(path.read_text())
+    try:
+        metrics = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        metrics = exc
+    if not isinstance(metrics, dict):
+        problem = f"({metrics})" if isinstance(metrics, Exception) else "(not a JSON object)"
+        raise ValueError(f"the metrics file {path} cannot be read {problem}; delete it and run the chapter "
+                         "again (python -m specbook run CHAPTER), which rewrites it.")
+    return metrics

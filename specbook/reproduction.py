@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, NamedTuple
 
-from .provenance import check_clean, staleness
+from .files import write_text_atomic
+from .provenance import check_clean, check_complete, staleness
 
 __all__ = ["Claim", "CLAIMS", "Figure", "FIGURES", "SOURCES", "Verdict", "VERDICTS", "judge_run",
            "read_run", "render_reproduction", "render_status", "stale_banner", "with_banner", "write_report"]
@@ -546,9 +547,12 @@ def _judge(run: dict) -> list[Verdict]:
     return verdicts
 
 
-def render_reproduction(run_dir) -> str:
-    """The reproduction report of a run folder, as a MyST page (without a staleness banner)."""
-    run = read_run(run_dir)
+def render_reproduction(run_dir, *, allow_dirty=False) -> str:
+    """The reproduction report of a run folder, as a MyST page (without a staleness banner).
+
+    `allow_dirty` accepts a run made from uncommitted changes (see :func:`read_run`).
+    """
+    run = read_run(run_dir, allow_dirty=allow_dirty)
     verdicts = _judge(run)
     counts = ", ".join(f"{sum(v.verdict == name for v in verdicts)} {name}" for name in VERDICTS
                        if any(v.verdict == name for v in verdicts))
@@ -570,7 +574,7 @@ def render_reproduction(run_dir) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for verdict in verdicts:
-        chapters = ", ".join(f"[{stem[:2]}](../notebooks/{stem}.md)" for stem in verdict.claim.chapters)
+        chapters = ", ".join(_chapter_link(stem, stem[:2]) for stem in verdict.claim.chapters)
         lines.append(f"| {verdict.claim.experiment} ({chapters}) | {_cell(verdict.claim.paper)} | "
                      f"{_cell(verdict.claim.source)} | {_cell(verdict.ours) or '-'} | **{verdict.verdict}** | "
                      f"{_cell(verdict.reason)} | {_cell(verdict.adds) or '-'} |")
@@ -579,16 +583,19 @@ def render_reproduction(run_dir) -> str:
               "reproduces each.", "",
               "| the paper's | the book's | verdict |", "|---|---|---|"]
     for figure in FIGURES:
-        lines.append(f"| {_cell(figure.paper)} | [{figure.chapter[:2]}](../notebooks/{figure.chapter}.md): "
+        lines.append(f"| {_cell(figure.paper)} | {_chapter_link(figure.chapter, figure.chapter[:2])}: "
                      f"{_cell(figure.book)} | {by_claim[figure.claim]} |")
     # write_report writes the status page next to this one, so the reference resolves.
     lines += ["", "## The run", "", *_environment_lines(run), "", "Execution time per chapter: {ref}`run-status`."]
     return "\n".join(lines) + "\n"
 
 
-def render_status(run_dir) -> str:
-    """The execution status of a run folder (time and outcome per chapter), as a MyST page."""
-    run = read_run(run_dir)
+def render_status(run_dir, *, allow_dirty=False) -> str:
+    """The execution status of a run folder (time and outcome per chapter), as a MyST page.
+
+    `allow_dirty` accepts a run made from uncommitted changes (see :func:`read_run`).
+    """
+    run = read_run(run_dir, allow_dirty=allow_dirty)
     lines = [
         "(run-status)=",
         "# Run status",
@@ -601,7 +608,7 @@ def render_status(run_dir) -> str:
     ]
     for stem, chapter in run["chapters"].items():
         status = chapter["status"] + (" (resumed)" if chapter.get("resumed") else "")
-        lines.append(f"| [{stem}](../notebooks/{stem}.md) | {status} | {chapter['seconds']:.1f} | "
+        lines.append(f"| {_chapter_link(stem, stem)} | {status} | {chapter['seconds']:.1f} | "
                      f"{len(chapter['metrics'])} |")
     total = sum(chapter["seconds"] for chapter in run["chapters"].values())
     lines += [f"| **all** | {sum(c['status'] == 'passed' for c in run['chapters'].values())} of "
@@ -664,8 +671,9 @@ def write_report(run_dir, out=None, *, strict=False) -> tuple[Path, Path]:
     Raises
     ------
     ValueError
-        When the run was made from a tree with uncommitted changes, or is stale and
-        `strict` is set.
+        When the run was made from a tree with uncommitted changes, has a chapter
+        that did not finish, or is stale and `strict` is set; when `out` is a file or
+        cannot be made.
     """
     banner = stale_banner(run_dir)
     if banner and strict:
@@ -673,10 +681,18 @@ def write_report(run_dir, out=None, *, strict=False) -> tuple[Path, Path]:
         raise ValueError(f"the run in {run_dir} is stale ({'; '.join(changes[:5])}"
                          f"{'; ...' if len(changes) > 5 else ''}); --strict refuses it: run the chapters again.")
     out = Path(run_dir if out is None else out)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"out={str(out)!r} is a file; pass the folder that receives reproduction.md and "
+                         "status.md (CLI: --out DIR).")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"out={str(out)!r}: cannot make the folder ({exc.strerror or exc}); pass a folder you "
+                         "can write to (CLI: --out DIR).") from None
     report, status = out / "reproduction.md", out / "status.md"
-    _write_text(report, with_banner(render_reproduction(run_dir), banner))
-    _write_text(status, with_banner(render_status(run_dir), banner))
+    # Each page is replaced whole: a full disk or an interruption never leaves half a page.
+    write_text_atomic(report, with_banner(render_reproduction(run_dir), banner))
+    write_text_atomic(status, with_banner(render_status(run_dir), banner))
     return report, status
 
 
@@ -688,26 +704,29 @@ def with_banner(page: str, banner: str) -> str:
     return f"{label}\n{title}\n\n{banner}{rest}"
 
 
-def _write_text(path: Path, text: str) -> None:
-    # Write then rename, so a full disk or an interruption never leaves half a page.
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
+def read_run(run_dir, *, allow_dirty=False) -> dict:
+    """Read and validate a run folder's ``metrics.json``.
 
-
-def read_run(run_dir) -> dict:
-    """Read and validate a run folder's ``metrics.json``; refuse a run made from a dirty tree."""
+    Refuses (``ValueError``, naming the file) a summary that cannot be parsed, a run
+    made from a dirty tree (unless `allow_dirty`: the book's own build, whose pages say
+    so), and a run with a chapter that did not finish (still "running" in
+    ``state.json`` because the run was killed, or "interrupted").
+    """
     path = Path(run_dir) / "metrics.json"
     if not path.is_file():
         raise ValueError(f"run_dir={str(run_dir)!r} holds no metrics.json; pass a folder written by "
                          "`python -m specbook run`.")
     try:
-        run = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
+        run = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path} is not valid JSON ({exc}); run the chapters again to rewrite it.") from None
+    except OSError as exc:
+        raise ValueError(f"{path} cannot be read ({exc.strerror or exc}).") from None
     if not isinstance(run, dict) or "chapters" not in run or "profile" not in run:
         raise ValueError(f"{path} is not a specbook run's metrics.json (no 'chapters' or 'profile').")
-    check_clean(run, run_dir)
+    check_complete(run, run_dir)
+    if not allow_dirty:
+        check_clean(run, run_dir)
     return run
 
 
@@ -719,7 +738,8 @@ def _environment_lines(run: dict) -> list[str]:
         executor += f", {run['jobs']} chapter(s) at a time"
     lines = [
         f"- profile `{run['profile']}`, seed {run['seed']}; specbook {run.get('specbook_version')}, "
-        f"commit `{commit[:12]}`; executor {executor}",
+        f"commit `{commit[:12]}`{' with uncommitted changes' if run.get('git_dirty') else ''}; "
+        f"executor {executor}",
         f"- Python {run.get('python')} on {run.get('platform')}",
     ]
     if packages:
@@ -727,6 +747,12 @@ def _environment_lines(run: dict) -> list[str]:
     lines.append(f"- started {run.get('started')}, finished {run.get('finished')}, "
                  f"{run.get('total_seconds', 0):.0f} s in all")
     return lines
+
+
+def _chapter_link(stem: str, text: str) -> str:
+    # A document link, not a file link: the book renders a chapter from its MyST source or,
+    # built from a run, from its executed .ipynb.
+    return f"{{doc}}`{text} <../notebooks/{stem}>`"
 
 
 def _cell(text: str) -> str:

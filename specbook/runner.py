@@ -16,6 +16,19 @@ A chapter that fails does not stop the run; the failures are reported at the
 end. ``python -m specbook check`` then compares ``metrics.json`` with
 ``expected/<profile>.json``.
 
+The folder never passes off a partial result as a whole one. Every file is
+written whole or not at all (:mod:`specbook.files`). A chapter is "running" in
+``state.json`` from before it starts until its notebook has finished ("passed"
+or "failed"); ``resume`` reuses only a "passed" chapter whose inputs match and
+whose files are there. SIGINT (Ctrl-C) or SIGTERM stops the worker processes and
+kernels, marks the unfinished chapters "interrupted" (without numbers) in
+``state.json``, ``metrics.json`` and ``report.md``, and raises
+:class:`RunInterrupted`; a run killed outright leaves them "running". ``check``
+and ``report`` refuse a folder with such chapters until they are run again. A
+run into a folder holding a run of another profile or seed is refused unless
+``force``; with the same profile and seed, the chapters not run this time keep
+their entries in ``metrics.json``.
+
 Chapters run in this process or in worker processes (``executor="local"``), or as
 tasks on a Dask cluster (``executor="dask"``), whose scheduler address the chapter
 kernels then find in :data:`specbook.parallel.DASK_SCHEDULER_ENV`, so that their own
@@ -31,13 +44,14 @@ import numbers
 import os
 import platform
 import re
+import signal
 import subprocess
 import sys
 import threading
 import time
 import uuid
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -54,12 +68,17 @@ from .parallel import DASK_SCHEDULER_ENV, import_distributed
 from .profiles import Profile
 from .profiles import get as get_profile
 from .progress import PROGRESS_ENV
-from .provenance import file_digest, source_digests
+from .files import write_json_atomic, write_text_atomic
+from .provenance import INCOMPLETE_STATUSES, file_digest, source_digests
 from .recording import METRICS_ENV, read_metrics
+from .validation import check_seed
 
-__all__ = ["RunResult", "run_chapters", "find_chapters", "CHAPTER_FILE", "EXECUTORS"]
+__all__ = ["RunResult", "RunInterrupted", "run_chapters", "find_chapters", "CHAPTER_FILE", "EXECUTORS"]
 
 _BLAS_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+# Jupyter's own backend, whatever the caller's MPLBACKEND: the executed notebooks keep their
+# figures, and the book is rendered from them.
+_INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 # A Dask Nanny sets these for its worker process (glibc then hands freed memory back at once).
 # A chapter's kernel goes without them, as under the local executor: with them, chapter 8's
 # renderer draws about three times fewer images per second.
@@ -74,6 +93,12 @@ EXECUTORS = ("local", "dask")
 # os.environ is one per process: a Dask worker process executes one chapter at a time.
 _WORKER_CHAPTER_LOCK = threading.Lock()
 
+# The signals that stop a run: Ctrl-C, and what `kill` or a batch system sends.
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+# Seconds a worker process has to shut its chapter's kernel down after a stop signal, before it is killed.
+_WORKER_STOP_SECONDS = 30.0
+
 
 @dataclass
 class RunResult:
@@ -84,19 +109,27 @@ class RunResult:
     out : Path
         The run folder.
     metrics : dict
-        The contents written to ``out / "metrics.json"``.
+        The contents written to ``out / "metrics.json"``: the chapters of this run and
+        those an earlier run into the same folder left there (see `kept`).
     failed : list of str
-        Stems of the chapters that raised, in chapter order.
+        Stems of the chapters in ``metrics.json`` that raised, in chapter order.
+    interrupted : list of str
+        Stems of the chapters that an interruption stopped before their notebook finished.
+    kept : list of str
+        Stems of the chapters this run did not select, whose entries an earlier run into
+        the same folder left in ``metrics.json``.
     """
 
     out: Path
     metrics: dict
     failed: list[str] = field(default_factory=list)
+    interrupted: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        """True when every chapter ran to the end."""
-        return not self.failed
+        """True when every chapter in the run folder ran to the end."""
+        return not self.failed and not self.interrupted
 
     def failure_messages(self) -> list[str]:
         """One line per failed chapter: the cell, the exception and the executed notebook."""
@@ -108,19 +141,46 @@ class RunResult:
         width = max(map(len, chapters), default=0)
         lines = [f"run folder: {self.out}"]
         for stem, chapter in chapters.items():
-            status = chapter["status"] + (" (resumed)" if chapter["resumed"] else "")
-            lines.append(
-                f"  {stem:<{width}}  {status:<17} {chapter['seconds']:8.1f} s  "
-                f"{len(chapter['metrics'])} metric(s)"
-            )
+            status = chapter["status"] + _status_note(stem, chapter, self.kept)
+            lines.append(f"  {stem:<{width}}  {status:<20} {_seconds(chapter['seconds']):>8} s  "
+                         f"{len(chapter['metrics'])} metric(s)")
         resumed = sum(chapter["resumed"] for chapter in chapters.values())
+        passed = sum(chapter["status"] == "passed" for chapter in chapters.values())
         lines.append(
-            f"{len(chapters)} chapter(s): {len(chapters) - len(self.failed)} passed "
-            f"({resumed} resumed), {len(self.failed)} failed, "
+            f"{len(chapters)} chapter(s): {passed} passed ({resumed} resumed, {len(self.kept)} kept from an "
+            f"earlier run), {len(self.failed)} failed, {len(self.interrupted)} interrupted, "
             f"{self.metrics['total_seconds']:.1f} s; report: {self.out / 'report.md'}"
         )
         return "\n".join(lines)
 
+
+class RunInterrupted(KeyboardInterrupt):
+    """Raised by :func:`run_chapters` when SIGINT (Ctrl-C) or SIGTERM stopped the run.
+
+    By then the worker processes and kernels are stopped and the run folder is
+    consistent: the chapters that did not finish are "interrupted" in ``state.json``
+    and ``metrics.json`` (without numbers) and ``--resume`` runs them again.
+
+    Attributes
+    ----------
+    result : RunResult
+        The run folder as written after the interruption.
+    """
+
+    def __init__(self, result: RunResult):
+        super().__init__(f"interrupted: chapter(s) {', '.join(result.interrupted)} did not finish")
+        self.result = result
+
+
+def _status_note(stem: str, chapter: dict, kept) -> str:
+    if stem in kept:
+        return " (kept)"
+    return " (resumed)" if chapter["resumed"] else ""
+
+
+def _seconds(seconds) -> str:
+    """Seconds with one decimal; "-" for a chapter that did not finish."""
+    return "-" if seconds is None else f"{seconds:.1f}"
 
 @dataclass(frozen=True)
 class _ChapterJob:
@@ -160,7 +220,7 @@ def find_chapters(notebooks_dir) -> dict[str, Path]:
 
 def run_chapters(chapters=None, *, profile="book", seed=0, out=None, jobs=1, resume=False,
                  notebooks_dir=None, timeout=None, progress=True, executor="local",
-                 scheduler=None) -> RunResult:
+                 scheduler=None, force=False) -> RunResult:
     """Execute chapters with papermill and write the run folder.
 
     Parameters
@@ -171,15 +231,20 @@ def run_chapters(chapters=None, *, profile="book", seed=0, out=None, jobs=1, res
     profile : {"smoke", "book", "full"}, default="book"
         Profile injected as ``PROFILE``; see :mod:`specbook.profiles`.
     seed : int, default=0
-        Seed injected as ``SEED``.
+        Seed injected as ``SEED``, in [0, 2**32).
     out : str or Path, optional
-        Run folder; default ``runs/<profile>``.
+        Run folder; default ``runs/<profile>``. A folder holding a run with the same
+        profile and seed takes this run's chapters beside its others (their entries in
+        ``metrics.json`` are kept); one holding a run with another profile or seed is
+        refused unless `force`.
     jobs : int, default=1
         Chapters executed at once. Above 1, each runs in its own worker process; with
         ``executor="dask"``, each on a Dask worker of its own.
     resume : bool, default=False
         Skip a chapter that passed in `out` with the same inputs (notebook bytes,
-        profile, seed, timeout and specbook's source) and reuse its results.
+        profile, seed, timeout and specbook's source), and whose executed notebook and
+        metrics file are there, and reuse its results. A chapter that was running when
+        a run was interrupted or killed is run again.
     notebooks_dir : str or Path, optional
         Folder of the chapters; default ``./notebooks`` if it exists, else the
         ``notebooks`` folder next to the specbook package.
@@ -199,17 +264,25 @@ def run_chapters(chapters=None, *, profile="book", seed=0, out=None, jobs=1, res
         (``"tcp://host:8786"``). Its workers must see the notebooks and the run folder
         at the same paths, and have the same environment. None starts a
         ``LocalCluster`` of `jobs` single-threaded worker processes for the run.
+    force : bool, default=False
+        Replace a run of another profile or seed in `out` (its chapters' files and
+        entries are removed) instead of refusing.
 
     Returns
     -------
     RunResult
         Failed chapters are listed in ``RunResult.failed``; nothing is raised for them.
+
+    Raises
+    ------
+    RunInterrupted
+        On SIGINT (Ctrl-C) or SIGTERM, after stopping the chapters' processes and
+        kernels and writing the run folder (the unfinished chapters "interrupted").
     """
     sizes = get_profile(profile)
+    seed = check_seed(seed)
     notebooks_dir = _resolve_notebooks_dir(notebooks_dir)
     selected = _select_chapters(chapters, find_chapters(notebooks_dir), notebooks_dir)
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise ValueError(f"seed must be an integer; got {seed!r}.")
     if isinstance(jobs, bool) or not isinstance(jobs, numbers.Integral) or jobs < 1:
         raise ValueError(f"jobs must be an integer >= 1; got {jobs!r}.")
     if timeout is None:
@@ -218,6 +291,7 @@ def run_chapters(chapters=None, *, profile="book", seed=0, out=None, jobs=1, res
         raise ValueError(f"timeout must be a positive number of seconds per cell; got {timeout!r}.")
     _check_executor(executor, scheduler)
     out = Path("runs") / profile if out is None else Path(out)
+    earlier = _earlier_run(out, profile, seed, force)
     blas_threads = max(1, (os.cpu_count() or 1) // jobs)
 
     # The cluster is reached before anything is written, so a wrong address leaves no run folder.
@@ -225,10 +299,9 @@ def run_chapters(chapters=None, *, profile="book", seed=0, out=None, jobs=1, res
         # Provenance is taken before anything is written, so the run's own output cannot make the tree dirty.
         git_commit = _git(["rev-parse", "HEAD"], notebooks_dir.parent)
         git_status = _git(["status", "--porcelain"], notebooks_dir.parent)
-        (out / "notebooks").mkdir(parents=True, exist_ok=True)
-        (out / "metrics").mkdir(exist_ok=True)
-        state_path = out / "state.json"
-        state = json.loads(state_path.read_text()) if state_path.exists() else {}
+        _make_run_folder(out)
+        earlier.remove_files(out)
+        state = earlier.state
         started = datetime.now(timezone.utc)
         clock = time.perf_counter()
 
@@ -241,7 +314,7 @@ def run_chapters(chapters=None, *, profile="book", seed=0, out=None, jobs=1, res
                 notebook=notebook,
                 executed=(out / "notebooks" / f"{stem}.ipynb").resolve(),
                 metrics_file=(out / "metrics" / f"{stem}.json").resolve(),
-                parameters={"PROFILE": profile, "SEED": int(seed)},
+                parameters={"PROFILE": profile, "SEED": seed},
                 timeout=timeout,
                 cwd=notebooks_dir,
                 blas_threads=blas_threads,
@@ -257,56 +330,187 @@ def run_chapters(chapters=None, *, profile="book", seed=0, out=None, jobs=1, res
             else:
                 pending.append(job)
 
-        with tqdm(total=len(selected), desc=f"specbook run ({profile})", unit="chapter",
-                  file=sys.stderr, disable=not progress) as bar:
-            bar.update(len(outcomes))
-            for job, outcome in execute_all(pending):
-                outcomes[job.stem] = {**outcome, "resumed": False}
-                state[job.stem] = {"status": outcome["status"], "input_hash": hashes[job.stem],
-                                   "seconds": outcome["seconds"]}
-                _write_json(state_path, state)  # after every chapter, so an interrupted run can resume
-                bar.set_postfix_str(job.stem)
-                bar.update()
+        header = {
+            "profile": profile, "seed": seed, "profile_sizes": sizes.as_dict(), "timeout": timeout,
+            "executor": executor, "jobs": int(jobs), "dask_scheduler": dask_scheduler,
+            "specbook_version": specbook.__version__, "git_commit": git_commit,
+            "git_dirty": None if git_status is None else bool(git_status), "source_files": sources,
+            "python": platform.python_version(), "packages": _package_versions(), "platform": platform.platform(),
+            "notebooks_dir": str(notebooks_dir), "started": started.isoformat(timespec="seconds"),
+        }
 
-    chapter_entries = {
-        stem: {
-            "status": outcomes[stem]["status"],
-            "seconds": outcomes[stem]["seconds"],
-            "resumed": outcomes[stem]["resumed"],
-            "metrics": read_metrics(out / "metrics" / f"{stem}.json"),
-            "error": outcomes[stem]["error"],
+        def set_state(stem, status, seconds):
+            state[stem] = {"status": status, "input_hash": hashes[stem], "seconds": seconds,
+                           "profile": profile, "seed": seed}
+
+        # Marked before they start: a run killed outright leaves them "running", which
+        # neither --resume nor check nor report takes for a result.
+        for job in pending:
+            set_state(job.stem, "running", None)
+        write_json_atomic(out / "state.json", state)
+        try:
+            with _signals_interrupt(), tqdm(total=len(selected), desc=f"specbook run ({profile})",
+                                            unit="chapter", file=sys.stderr, disable=not progress) as bar:
+                bar.update(len(outcomes))
+                with closing(execute_all(pending)) as finished:
+                    for job, outcome in finished:
+                        outcomes[job.stem] = {**outcome, "resumed": False}
+                        set_state(job.stem, outcome["status"], outcome["seconds"])
+                        write_json_atomic(out / "state.json", state)  # after every chapter, for --resume
+                        bar.set_postfix_str(job.stem)
+                        bar.update()
+        except KeyboardInterrupt:
+            # The executor has stopped the workers and kernels on its way out (closing above).
+            # Further signals would only stop the writing that makes the folder consistent.
+            with _signals_ignored():
+                for job in pending:
+                    if job.stem not in outcomes:
+                        outcomes[job.stem] = {"status": "interrupted", "seconds": None, "resumed": False,
+                                              "error": None}
+                        set_state(job.stem, "interrupted", None)
+                        job.metrics_file.unlink(missing_ok=True)  # what it recorded is half a chapter
+                write_json_atomic(out / "state.json", state)
+                result = _write_run_files(out, selected, outcomes, earlier.chapters, header, clock)
+            raise RunInterrupted(result) from None
+
+    return _write_run_files(out, selected, outcomes, earlier.chapters, header, clock)
+
+
+def _write_run_files(out: Path, selected: dict, outcomes: dict, kept_chapters: dict, header: dict,
+                     clock: float) -> RunResult:
+    """Write ``metrics.json`` and ``report.md`` from this run's outcomes and the chapters kept from an earlier run."""
+    chapter_entries = dict(kept_chapters)
+    for stem in selected:
+        outcome = outcomes[stem]
+        chapter_entries[stem] = {
+            "status": outcome["status"],
+            "seconds": outcome["seconds"],
+            "resumed": outcome["resumed"],
+            # An interrupted chapter's numbers, if any, are half a chapter's: none are reported.
+            "metrics": {} if outcome["status"] == "interrupted" else read_metrics(out / "metrics" / f"{stem}.json"),
+            "error": outcome["error"],
             "executed_notebook": f"notebooks/{stem}.ipynb",
             # What `report` compares with a checkout to tell whether the numbers are stale.
             "notebook_sha256": file_digest(selected[stem]),
         }
-        for stem in selected
-    }
     metrics = {
-        "profile": profile,
-        "seed": int(seed),
-        "profile_sizes": sizes.as_dict(),
-        "timeout": timeout,
-        "executor": executor,
-        "jobs": int(jobs),
-        "dask_scheduler": dask_scheduler,
-        "specbook_version": specbook.__version__,
-        "git_commit": git_commit,
-        "git_dirty": None if git_status is None else bool(git_status),
-        "source_files": sources,
-        "python": platform.python_version(),
-        "packages": _package_versions(),
-        "platform": platform.platform(),
-        "notebooks_dir": str(notebooks_dir),
-        "started": started.isoformat(timespec="seconds"),
+        **header,
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "total_seconds": round(time.perf_counter() - clock, 3),
-        "chapters": chapter_entries,
+        "chapters": dict(sorted(chapter_entries.items())),  # chapter order: stems start with their number
     }
-    _write_json(out / "metrics.json", metrics)
-    failed = [stem for stem, chapter in chapter_entries.items() if chapter["status"] == "failed"]
-    result = RunResult(out=out, metrics=metrics, failed=failed)
-    (out / "report.md").write_text(_render_report(result))
+    write_json_atomic(out / "metrics.json", metrics)
+    result = RunResult(
+        out=out, metrics=metrics,
+        failed=[stem for stem, chapter in metrics["chapters"].items() if chapter["status"] == "failed"],
+        interrupted=[stem for stem, chapter in metrics["chapters"].items() if chapter["status"] in INCOMPLETE_STATUSES],
+        kept=[stem for stem in metrics["chapters"] if stem not in selected],
+    )
+    write_text_atomic(out / "report.md", _render_report(result))
     return result
+
+
+@dataclass
+class _EarlierRun:
+    """What an earlier run left in the run folder, as far as this run keeps it.
+
+    `state` is its ``state.json`` and `chapters` the chapter entries of its
+    ``metrics.json``; `replaced` names the chapters of a run of another profile or
+    seed that a forced run replaces (their files go, and nothing of theirs is kept).
+    """
+
+    state: dict = field(default_factory=dict)
+    chapters: dict = field(default_factory=dict)
+    replaced: set = field(default_factory=set)
+
+    def remove_files(self, out: Path) -> None:
+        for stem in self.replaced:
+            (out / "notebooks" / f"{stem}.ipynb").unlink(missing_ok=True)
+            (out / "metrics" / f"{stem}.json").unlink(missing_ok=True)
+
+
+def _earlier_run(out: Path, profile: str, seed: int, force: bool) -> _EarlierRun:
+    """Read the run already in `out`; refuse one of another profile or seed unless `force`."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"out={str(out)!r} is a file, not a folder; pass a folder for the run (CLI: --out DIR).")
+    state = _read_earlier(out / "state.json", force)
+    summary = _read_earlier(out / "metrics.json", force)
+    state = {stem: entry for stem, entry in state.items() if isinstance(entry, dict)}
+    chapters = summary.get("chapters") if isinstance(summary.get("chapters"), dict) else {}
+    recorded = {(summary.get("profile"), summary.get("seed"))} if "profile" in summary else set()
+    recorded |= {(entry.get("profile"), entry.get("seed")) for entry in state.values() if "profile" in entry}
+    others = sorted(recorded - {(profile, seed)}, key=repr)
+    if not others:
+        return _EarlierRun(state=state, chapters=chapters)
+    if not force:
+        other_profile, other_seed = others[0]
+        raise ValueError(
+            f"out={str(out)!r} holds a run with profile {other_profile!r} and seed {other_seed!r}, and this run has "
+            f"profile {profile!r} and seed {seed}; pass another folder (CLI: --out DIR), or force=True "
+            "(CLI: --force) to replace that run."
+        )
+    return _EarlierRun(replaced=set(state) | set(chapters))
+
+
+def _read_earlier(path: Path, force: bool) -> dict:
+    """A JSON object an earlier run wrote (empty when absent, or unreadable and `force`)."""
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        data = exc
+    if isinstance(data, dict) or force:
+        return data if isinstance(data, dict) else {}
+    problem = f"({data})" if isinstance(data, Exception) else "(not a JSON object)"
+    raise ValueError(f"{path} cannot be read {problem}; pass force=True (CLI: --force) to replace the run in "
+                     f"{path.parent}, or another folder (CLI: --out DIR).")
+
+
+def _make_run_folder(out: Path) -> None:
+    try:
+        (out / "notebooks").mkdir(parents=True, exist_ok=True)
+        (out / "metrics").mkdir(exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"out={str(out)!r}: cannot make the run folder there ({exc.strerror or exc}); pass a "
+                         "folder you can write to (CLI: --out DIR).") from None
+
+
+@contextmanager
+def _signals_interrupt():
+    """Make SIGTERM, like SIGINT, raise KeyboardInterrupt, and only the first of them (main thread only)."""
+    with _signal_handlers(_interrupt_once):
+        yield
+
+
+@contextmanager
+def _signals_ignored():
+    """Ignore SIGINT and SIGTERM for the duration (main thread only)."""
+    with _signal_handlers(signal.SIG_IGN):
+        yield
+
+
+@contextmanager
+def _signal_handlers(handler):
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set handlers; the caller's own then apply
+        return
+    saved = {number: signal.getsignal(number) for number in _STOP_SIGNALS}
+    for number in _STOP_SIGNALS:
+        signal.signal(number, handler)
+    try:
+        yield
+    finally:
+        for number, previous in saved.items():
+            signal.signal(number, signal.SIG_DFL if previous is None else previous)
+
+
+def _interrupt_once(signum, frame):
+    # A second signal (Ctrl-C pressed twice, or a SIGTERM after it) would interrupt the
+    # tear-down of the kernels and the writing of the run folder, which keep it consistent.
+    for number in _STOP_SIGNALS:
+        signal.signal(number, signal.SIG_IGN)
+    raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
 def _check_executor(executor, scheduler) -> None:
@@ -381,21 +585,67 @@ def _input_hash(notebook: Path, sizes: Profile, seed, timeout, source_digest: by
 
 
 def _execute_all(jobs_to_run: list[_ChapterJob], jobs: int):
-    """Yield ``(job, outcome)`` as chapters finish, in-process or from worker processes."""
+    """Yield ``(job, outcome)`` as chapters finish, in-process or from worker processes.
+
+    Closed early (an interruption), it stops the worker processes and their kernels
+    before it returns.
+    """
     if jobs == 1 or len(jobs_to_run) <= 1:
         for job in jobs_to_run:
             yield job, _execute_chapter(job)
         return
     # "spawn": a forked worker would inherit the parent's threads and kernel sockets.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(jobs, len(jobs_to_run)), mp_context=context) as pool:
-        futures = {pool.submit(_execute_chapter, job): job for job in jobs_to_run}
-        try:
-            for future in as_completed(futures):
-                yield futures[future], future.result()
-        finally:
-            # When interrupted, drop the chapters not started yet instead of waiting for them.
-            pool.shutdown(cancel_futures=True)
+    earlier_children = set(multiprocessing.active_children())
+    pool = ProcessPoolExecutor(max_workers=min(jobs, len(jobs_to_run)), mp_context=context,
+                               initializer=_quit_on_stop_signal)
+    try:
+        futures = {pool.submit(_execute_chapter_in_worker, job): job for job in jobs_to_run}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+    except BaseException:  # an interruption, a broken pool, or GeneratorExit when the caller stopped
+        _stop_workers(pool, [child for child in multiprocessing.active_children() if child not in earlier_children])
+        raise
+    pool.shutdown()
+
+
+def _stop_workers(pool: ProcessPoolExecutor, workers: list) -> None:
+    """Stop the worker processes of `pool` and the chapters they run, without waiting for queued chapters.
+
+    SIGTERM makes a worker's chapter raise KeyboardInterrupt, on which papermill
+    shuts the chapter's kernel down (a kernel runs in a session of its own, so no
+    signal reaches it); a worker still alive after :data:`_WORKER_STOP_SECONDS` is killed.
+    """
+    for worker in workers:
+        worker.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+    deadline = time.monotonic() + _WORKER_STOP_SECONDS
+    for worker in workers:
+        worker.join(max(0.0, deadline - time.monotonic()))
+    for worker in workers:
+        if worker.is_alive():
+            worker.kill()
+            worker.join()
+
+
+def _quit_on_stop_signal() -> None:
+    """Initializer of a worker process: a stop signal ends it quietly (no traceback) while it waits for a chapter."""
+    for number in _STOP_SIGNALS:
+        signal.signal(number, _quit)
+
+
+def _quit(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+def _execute_chapter_in_worker(job: _ChapterJob) -> dict:
+    """:func:`_execute_chapter` in a worker process: a stop signal interrupts the chapter, whose kernel is shut down."""
+    for number in _STOP_SIGNALS:
+        signal.signal(number, _interrupt_once)
+    try:
+        return _execute_chapter(job)
+    finally:
+        _quit_on_stop_signal()
 
 
 @contextmanager
@@ -497,7 +747,7 @@ def _execute_chapter(job: _ChapterJob) -> dict:
     # The kernel inherits os.environ when it starts; that is how record() finds its file.
     # Progress bars would fill the saved outputs with hundreds of lines.
     # Trained networks are cached in the run folder, so a rerun (--resume) picks them up.
-    variables = {METRICS_ENV: str(job.metrics_file), "MPLBACKEND": "Agg", PROGRESS_ENV: "0",
+    variables = {METRICS_ENV: str(job.metrics_file), "MPLBACKEND": _INLINE_BACKEND, PROGRESS_ENV: "0",
                  CACHE_ENV: os.environ.get(CACHE_ENV, str(job.cache_dir))}
     # Chapters running side by side share the cores: more BLAS threads than cores makes
     # OpenBLAS spin and can slow small matrix products a hundredfold. A user's setting wins.
@@ -520,7 +770,7 @@ def _execute_chapter(job: _ChapterJob) -> dict:
     seconds = round(time.perf_counter() - start, 3)
     if not job.metrics_file.exists():
         # A chapter that records nothing still gets a file, so that it can be resumed.
-        job.metrics_file.write_text("{}")
+        write_text_atomic(job.metrics_file, "{}")
     return {"status": "failed" if error else "passed", "seconds": seconds, "error": error}
 
 
@@ -620,13 +870,6 @@ def _git(args: list[str], cwd: Path):
     return completed.stdout.strip()
 
 
-def _write_json(path: Path, data) -> None:
-    # Write then rename, so a reader (or a resumed run) never sees half a file.
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    tmp.replace(path)
-
-
 def _failure_message(stem: str, chapter: dict, out: Path) -> str:
     error = chapter["error"]
     where = ""
@@ -658,17 +901,22 @@ def _render_report(result: RunResult) -> str:
         + (f" on the Dask scheduler at `{run['dask_scheduler']}`" if run["dask_scheduler"] else ""),
         f"- specbook {run['specbook_version']}, commit {commit}, Python {run['python']} on {run['platform']}",
         f"- started {run['started']}, finished {run['finished']} ({run['total_seconds']:.1f} s)",
-        f"- {len(run['chapters']) - len(result.failed)} of {len(run['chapters'])} chapter(s) passed",
+        f"- {sum(chapter['status'] == 'passed' for chapter in run['chapters'].values())} of "
+        f"{len(run['chapters'])} chapter(s) passed",
         "",
         "| chapter | status | seconds | metrics |",
         "|---|---|---:|---:|",
     ]
     for stem, chapter in run["chapters"].items():
-        status = "**failed**" if chapter["status"] == "failed" else chapter["status"]
-        if chapter["resumed"]:
-            status += " (resumed)"
-        lines.append(f"| {stem} | {status} | {chapter['seconds']:.1f} | {len(chapter['metrics'])} |")
+        status = f"**{chapter['status']}**" if chapter["status"] != "passed" else chapter["status"]
+        status += _status_note(stem, chapter, result.kept)
+        lines.append(f"| {stem} | {status} | {_seconds(chapter['seconds'])} | {len(chapter['metrics'])} |")
 
+    if result.interrupted:
+        lines += ["", "## Interrupted", "",
+                  f"The run was stopped before chapter(s) {', '.join(result.interrupted)} finished: they have no "
+                  "numbers here, and `check` and `report` refuse the folder until they are run again "
+                  f"(`python -m specbook run {' '.join(result.interrupted)} --out {result.out} --resume`)."]
     if result.failed:
         lines += ["", "## Failures"]
         for stem in result.failed:

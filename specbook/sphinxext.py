@@ -7,8 +7,10 @@ Enable it with ``sphinx: extra_extensions: [specbook.sphinxext]`` in ``_config.y
   cell reads), so the book, the install cell and the badge name one revision.
 - The reproduction report and the status page (``book/reproduction.md``,
   ``book/status.md``) get a warning banner when the run they come from
-  (``book/run``) is stale against the sources being built: the banner is decided at
-  build time, so a committed page never claims to match code that changed after it.
+  (``book/run``, or the folder that the config value ``specbook_run_folder`` names;
+  ``""`` turns the banner off, for pages generated from the build's own run) is stale
+  against the sources being built: the banner is decided at build time, so a
+  committed page never claims to match code that changed after it.
 - Under Sphinx 7.4 the inline scripts that sphinx-thebe and sphinx-togglebutton add
   appear twice in every page; a second ``const THEBE_JS_URL`` is a JavaScript
   SyntaxError in the reader's console. Each page keeps the first copy only.
@@ -62,10 +64,11 @@ def _add_badge(pagename, context) -> None:
 
 
 def _mark_stale_run(app, docname, source) -> None:
-    if docname not in RUN_PAGES:
+    if docname not in RUN_PAGES or not app.config.specbook_run_folder:
         return
     srcdir = Path(app.srcdir)
-    source[0] = with_banner(source[0], stale_banner(srcdir / RUN_FOLDER, notebooks_dir=srcdir / "notebooks"))
+    banner = stale_banner(srcdir / app.config.specbook_run_folder, notebooks_dir=srcdir / "notebooks")
+    source[0] = with_banner(source[0], banner)
 
 
 def _page_context(app, pagename, templatename, context, doctree) -> None:
@@ -75,6 +78,7 @@ def _page_context(app, pagename, templatename, context, doctree) -> None:
 
 def setup(app):
     """Register the extension with Sphinx (called by Sphinx when it loads the extension)."""
+    app.add_config_value("specbook_run_folder", RUN_FOLDER, "env", types=[str])
     app.connect("builder-inited", _add_static_path)
     app.connect("html-page-context", _page_context)
     app.connect("source-read", _mark_stale_run)

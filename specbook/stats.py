@@ -1,7 +1,11 @@
 """Small statistics shared by the chapters and the tests."""
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
+
+from .validation import as_real_array
 
 __all__ = ["partial_correlation", "covariance_z_scores"]
 
@@ -24,15 +28,23 @@ def partial_correlation(cov, x, y, given=()):
         ``-P[x, y] / sqrt(P[x, x] P[y, y])`` with ``P`` the inverse of the covariance of
         ``(x, y, given)``; the ordinary correlation when `given` is empty.
     """
-    cov = np.asarray(cov, dtype=float)
+    cov = as_real_array(cov, "cov")
     if cov.ndim != 2 or cov.shape[0] != cov.shape[1]:
         raise ValueError(f"cov must be a square matrix; got shape {cov.shape}.")
+    if isinstance(given, (str, bytes)) or not hasattr(given, "__iter__"):
+        raise ValueError(f"given must be a sequence of coordinate indices; got {given!r}.")
     idx = [x, y, *given]
+    D = cov.shape[0]
+    for index in idx:
+        if isinstance(index, bool) or not isinstance(index, numbers.Integral) or not 0 <= index < D:
+            raise ValueError(f"x, y and given must be coordinate indices in 0..{D - 1} of cov; got {index!r}.")
     if len(set(idx)) != len(idx):
         raise ValueError(f"x, y and given must be distinct coordinates; got x={x}, y={y}, given={list(given)}.")
     sub = cov[np.ix_(idx, idx)]
     if not np.all(np.isfinite(sub)):
         raise ValueError("cov contains NaN or inf.")
+    if not np.allclose(sub, sub.T) or (np.diag(sub) <= 0).any():
+        raise ValueError("cov must be a covariance matrix: symmetric, with positive variances on the diagonal.")
     try:
         precision = np.linalg.inv(sub)
     except np.linalg.LinAlgError:
@@ -58,10 +70,10 @@ def covariance_z_scores(samples, population_cov):
     ndarray of shape (D * (D + 1) // 2,)
         The z-scores of the entries on and above the diagonal.
     """
-    samples = np.asarray(samples, dtype=float)
-    population_cov = np.asarray(population_cov, dtype=float)
-    if samples.ndim != 2:
-        raise ValueError(f"samples must have shape (n, D); got shape {samples.shape}.")
+    samples = as_real_array(samples, "samples")
+    population_cov = as_real_array(population_cov, "population_cov")
+    if samples.ndim != 2 or samples.shape[1] == 0:
+        raise ValueError(f"samples must have shape (n, D) with D >= 1; got shape {samples.shape}.")
     n, D = samples.shape
     if population_cov.shape != (D, D):
         raise ValueError(f"population_cov must have shape ({D}, {D}) to match samples; got {population_cov.shape}.")
@@ -69,6 +81,9 @@ def covariance_z_scores(samples, population_cov):
         raise ValueError(f"samples needs at least 2 rows to estimate a covariance; got n={n}.")
     if not (np.all(np.isfinite(samples)) and np.all(np.isfinite(population_cov))):
         raise ValueError("samples and population_cov must be finite (no NaN or inf).")
+    if not np.allclose(population_cov, population_cov.T) or (np.diag(population_cov) <= 0).any():
+        raise ValueError("population_cov must be a covariance matrix: symmetric, with positive variances on the "
+                         "diagonal.")
     sample_cov = np.cov(samples, rowvar=False)
     var = np.diag(population_cov)
     se = np.sqrt((np.outer(var, var) + population_cov**2) / n)

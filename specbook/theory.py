@@ -1,25 +1,40 @@
 """Checking Theorem 1 and Corollary 1 by d-separation over many random collider worlds."""
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 import pandas as pd
 
 from .collider import ColliderWorld
-from .discovery import oracle_tasks
+from .discovery import QUERIES, oracle_tasks
 from .progress import progress_bar
+from .validation import check_bool, check_choice, check_int, check_seed
+
+_TASK_ROLES = ("collider", "confounder", "mediator")
+#: Most worlds one call may draw: 40 times the ``full`` profile's 25,000 (which takes about a
+#: minute), so that a typo such as ``10**12`` is refused instead of running for years.
+MAX_WORLDS = 1_000_000
 
 __all__ = ["random_worlds", "verify_theorem1", "pair_truth", "world_features"]
 
 
 def pair_truth(assignment):
     """(M, N, N) bool: True for ``k < v`` when both segments serve the task (Theorem 1's left side)."""
-    A = np.asarray(assignment, dtype=bool)
+    A = np.asarray(assignment)
+    if A.ndim != 2 or not (A.dtype == bool or (np.issubdtype(A.dtype, np.integer) and np.isin(A, (0, 1)).all())):
+        raise ValueError(f"assignment must be an (N, M) array of booleans (or 0/1); got shape {A.shape} and dtype "
+                         f"{A.dtype}.")
+    A = A.astype(bool)
     both = A.T[:, :, None] & A.T[:, None, :]
     return np.triu(both, k=1)
 
 
 def world_features(world):
     """Which of the paper's patterns a world shows: interleaving, repeats, skips, overlaps, cuts."""
+    if not all(hasattr(world, name) for name in ("assignment", "M", "disconnected")):
+        raise ValueError(f"world must be a ColliderWorld (with assignment, M and disconnected); got "
+                         f"{type(world).__name__}.")
     A = world.assignment
     served = [np.flatnonzero(A[:, i]) for i in range(world.M)]
     repeats = any(np.any(np.diff(segments) > 1) for segments in served)
@@ -46,7 +61,32 @@ def random_worlds(n_worlds, L_values=(2, 3, 4, 5), max_segments=6, max_tasks=4, 
     1..`max_tasks` tasks, a disconnection probability in [0, 0.5] and a task density
     in [0.1, 0.6], all from one generator seeded with `seed`. `task_role` is passed to
     :class:`~specbook.ColliderWorld` (the same seed gives the same shapes for every role).
+
+    Raises
+    ------
+    ValueError
+        At the call (not at the first world drawn) for a bad argument, naming it.
     """
+    n_worlds = check_int(n_worlds, "n_worlds", 0)
+    if n_worlds > MAX_WORLDS:
+        raise ValueError(f"n_worlds = {n_worlds:,} is above the limit of {MAX_WORLDS:,} worlds; draw fewer.")
+    L_values = _check_L_values(L_values)
+    max_segments = check_int(max_segments, "max_segments", 2)
+    max_tasks = check_int(max_tasks, "max_tasks", 1)
+    check_choice(task_role, "task_role", _TASK_ROLES)
+    return _random_worlds(n_worlds, L_values, max_segments, max_tasks, task_role, check_seed(seed))
+
+
+def _check_L_values(L_values):
+    if isinstance(L_values, (str, bytes)) or not hasattr(L_values, "__iter__"):
+        raise ValueError(f"L_values must be a non-empty list of segment lengths (integers >= 1); got {L_values!r}.")
+    L_values = list(L_values)
+    if not L_values or any(isinstance(L, bool) or not isinstance(L, numbers.Integral) or L < 1 for L in L_values):
+        raise ValueError(f"L_values must be a non-empty list of segment lengths (integers >= 1); got {L_values!r}.")
+    return tuple(int(L) for L in L_values)
+
+
+def _random_worlds(n_worlds, L_values, max_segments, max_tasks, task_role, seed):
     rng = np.random.default_rng(seed)
     for _ in range(n_worlds):
         L = int(rng.choice(L_values))
@@ -78,6 +118,11 @@ def verify_theorem1(n_worlds, L_values=(1, 2, 3, 4, 5), representatives="last", 
     query : {"collider", "intersection-union"}, default="collider"
         The CI statements the oracle decides (see :func:`~specbook.discover_tasks`).
 
+    Raises
+    ------
+    ValueError
+        For a bad argument, naming it, and for more than :data:`MAX_WORLDS` (1,000,000) worlds.
+
     Returns
     -------
     pandas.DataFrame
@@ -86,8 +131,10 @@ def verify_theorem1(n_worlds, L_values=(1, 2, 3, 4, 5), representatives="last", 
         (d-connected although the two segments do not both serve the task) and ``missed``
         (d-separated although they do).
     """
-    if representatives not in ("last", "all"):
-        raise ValueError(f"representatives must be 'last' or 'all'; got {representatives!r}.")
+    check_int(n_worlds, "n_worlds", 1)  # random_worlds allows none; a verification needs a world
+    check_choice(representatives, "representatives", ("last", "all"))
+    check_choice(query, "query", QUERIES)
+    progress = check_bool(progress, "progress")
     rows = []
     worlds = random_worlds(n_worlds, L_values=L_values, task_role=task_role, seed=seed)
     for index, world in enumerate(progress_bar(worlds, total=n_worlds, desc="worlds", progress=progress)):

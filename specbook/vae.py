@@ -18,46 +18,39 @@ from torch import nn
 
 from .masking import MaskedTaskHeads
 from .progress import progress_bar
+from .validation import as_real_array, check_bool, check_device, check_int, check_memory, check_real, check_seed
 
 __all__ = ["SpecialistVAE"]
 
 _MIN_LOG_SD = math.log(1e-2)  # floor of the learned noise levels, so the likelihood stays bounded
 
 
-def _check_positive_int(value, name, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}.")
-    return int(value)
-
-
-def _check_nonnegative(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0; got {value!r}.")
-    return float(value)
-
-
 def _check_matrix(values, name, columns=None):
-    array = np.asarray(values)
-    if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
-        raise ValueError(f"{name} must be a numeric array; got dtype {array.dtype}.")
+    """`values` as a float (n, d) array with n >= 1 and d >= 1 real, finite entries."""
+    array = as_real_array(values, name)
     if array.ndim != 2:
         raise ValueError(f"{name} must be a 2-D array of shape (n_samples, n_features); got ndim = {array.ndim}.")
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        raise ValueError(f"{name} must have at least one sample and one column; got shape {array.shape}.")
     if columns is not None and array.shape[1] != columns:
         raise ValueError(f"{name} must have {columns} columns; got shape {array.shape}.")
-    array = array.astype(np.float64)
     if not np.isfinite(array).all():
         raise ValueError(f"{name} contains NaN or inf; remove or impute those samples first.")
     return array
 
 
 def _check_tasks(tasks, n_tasks):
-    array = np.asarray(tasks)
+    array = as_real_array(tasks, "tasks")
     if array.ndim not in (2, 3):
         raise ValueError(
             f"tasks must have shape (n, n_tasks) or (n, n_tasks, task_dim); got ndim = {array.ndim}."
         )
     if array.shape[1] != n_tasks:
         raise ValueError(f"tasks must have n_tasks = {n_tasks} columns (axis 1); got shape {array.shape}.")
+    if len(array) == 0:
+        raise ValueError(f"tasks must have at least one sample; got shape {array.shape}.")
+    if array.ndim == 3 and array.shape[2] == 0:
+        raise ValueError(f"tasks must have task_dim >= 1 outputs per task (axis 2); got shape {array.shape}.")
     return _check_matrix(array.reshape(len(array), -1), "tasks").reshape(array.shape)
 
 
@@ -145,27 +138,21 @@ class SpecialistVAE:
     def __init__(self, n_latents=8, n_tasks=3, sparsity=2.0, *, hidden=64, task_hidden=32, beta=1.0,
                  task_weight=1.0, epochs=100, batch_size=256, learning_rate=3e-3, mask_threshold=0.5,
                  device="cpu", progress=True, seed=0, l1_warmup_epochs=1):
-        self.n_latents = _check_positive_int(n_latents, "n_latents")
-        self.n_tasks = _check_positive_int(n_tasks, "n_tasks")
-        self.sparsity = _check_nonnegative(sparsity, "sparsity")
-        self.hidden = _check_positive_int(hidden, "hidden")
-        self.task_hidden = _check_positive_int(task_hidden, "task_hidden")
-        self.beta = _check_nonnegative(beta, "beta")
-        self.task_weight = _check_nonnegative(task_weight, "task_weight")
-        self.epochs = _check_positive_int(epochs, "epochs")
-        self.batch_size = _check_positive_int(batch_size, "batch_size")
-        self.learning_rate = _check_nonnegative(learning_rate, "learning_rate")
-        if self.learning_rate == 0:
-            raise ValueError("learning_rate must be > 0.")
-        self.mask_threshold = _check_nonnegative(mask_threshold, "mask_threshold")
-        if not self.mask_threshold < 1:
-            raise ValueError(f"mask_threshold must be in [0, 1) (mask entries lie in (0, 1)); got {mask_threshold!r}.")
-        if device.startswith("cuda") and not torch.cuda.is_available():
-            raise ValueError(f"device={device!r} but torch sees no CUDA GPU; use device='cpu'.")
-        self.device = device
-        self.progress = bool(progress)
-        self.seed = _check_positive_int(seed, "seed", 0)
-        self.l1_warmup_epochs = _check_positive_int(l1_warmup_epochs, "l1_warmup_epochs", 0)
+        self.n_latents = check_int(n_latents, "n_latents", 1)
+        self.n_tasks = check_int(n_tasks, "n_tasks", 1)
+        self.sparsity = check_real(sparsity, "sparsity", low=0)
+        self.hidden = check_int(hidden, "hidden", 1)
+        self.task_hidden = check_int(task_hidden, "task_hidden", 1)
+        self.beta = check_real(beta, "beta", low=0)
+        self.task_weight = check_real(task_weight, "task_weight", low=0)
+        self.epochs = check_int(epochs, "epochs", 1)
+        self.batch_size = check_int(batch_size, "batch_size", 1)
+        self.learning_rate = check_real(learning_rate, "learning_rate", low=0, open_low=True)
+        self.mask_threshold = check_real(mask_threshold, "mask_threshold", low=0, high=1, open_high=True)
+        self.device = str(check_device(device))
+        self.progress = check_bool(progress, "progress")
+        self.seed = check_seed(seed)
+        self.l1_warmup_epochs = check_int(l1_warmup_epochs, "l1_warmup_epochs", 0)
 
     # ------------------------------------------------------------------ fitting
     def fit(self, obs, tasks):
@@ -193,6 +180,7 @@ class SpecialistVAE:
             constant = np.flatnonzero(array.std(axis=0) == 0)
             if constant.size:
                 raise ValueError(f"{name} has constant columns {constant.tolist()}; drop them before fitting.")
+        self._check_size(obs.shape[1], tasks.shape[2])
         self.obs_dim_ = obs.shape[1]
         self._obs_mean, self._obs_scale = obs.mean(axis=0), obs.std(axis=0)
         self._task_mean, self._task_scale = tasks.mean(axis=0), tasks.std(axis=0)
@@ -208,6 +196,14 @@ class SpecialistVAE:
             torch.set_num_threads(threads)
         self.network_.eval()
         return self
+
+    def _check_size(self, obs_dim, task_dim):
+        """Refuse up front networks too large for memory (parameters, gradients and Adam's two moments)."""
+        h, j, k = self.hidden, self.n_latents, self.n_tasks
+        parameters = (2 * obs_dim * h + 3 * j * h + 2 * h * h + k * j + k * self.task_hidden * (j + task_dim + 1)
+                      + self.batch_size * k * (j + self.task_hidden))  # the last: a batch's gated latents
+        check_memory(4 * 4 * parameters, "SpecialistVAE's networks",
+                     fix="use fewer hidden units, latents or tasks, or a smaller batch_size")
 
     def _train(self, x, u):
         with torch.random.fork_rng(devices=[]):
@@ -287,8 +283,17 @@ class SpecialistVAE:
             entries pass nothing (``eps = 0``).
         """
         self._check_fitted()
+        if not isinstance(z, torch.Tensor):
+            raise ValueError(f"z must be a torch.Tensor of shape (n, n_latents = {self.n_latents}); got "
+                             f"{type(z).__name__} (wrap an array in torch.as_tensor).")
+        if z.ndim != 2 or z.shape[1] != self.n_latents or z.is_complex():
+            raise ValueError(f"z must be a real tensor of shape (n, n_latents = {self.n_latents}); got shape "
+                             f"{tuple(z.shape)} and dtype {z.dtype}.")
+        if not torch.isfinite(z).all():
+            raise ValueError("z contains NaN or inf.")
         z = z.to(device=self.device, dtype=torch.float32)
-        return self.network_.heads(self.network_.heads.gate(z)).reshape(len(z), -1)
+        outputs = self.network_.heads(self.network_.heads.gate(z))
+        return outputs.reshape(len(z), outputs.shape[1] * outputs.shape[2])  # explicit: n may be 0
 
     def predict_tasks(self, obs):
         """Predicted task variables in the units and shape of the training tasks."""

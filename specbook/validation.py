@@ -205,3 +205,40 @@ def check_states_tasks(states, tasks, L, *, min_n=1, pairwise=False, reject_cons
             raise ValueError(f"tasks has constant columns (1-based tasks {[int(c) + 1 for c in constant]}); "
                              "drop those tasks.")
     return states, tasks
+
+
+def as_real_array(values, name):
+    """`values` as a float ndarray, after checking it holds real numbers (bools count as 0/1).
+
+    Refuses, naming `name`, what numpy would reject or misread: ragged nesting, strings,
+    complex numbers, None and other objects.
+    """
+    try:
+        array = np.asarray(values)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be an array of real numbers; got a ragged or unreadable {type(values).__name__}."
+                         ) from None
+    if array.dtype != bool and (not np.issubdtype(array.dtype, np.number) or np.iscomplexobj(array)):
+        raise ValueError(f"{name} must hold real numbers (int or float); got dtype {array.dtype}.")
+    return array.astype(float, copy=False)
+
+
+__all__ += ["as_real_array"]
+
+
+def check_pixels(array, name):
+    """`array` after checking its values are finite pixel intensities in [0, 1].
+
+    The models read images as intensities in [0, 1] (a sigmoid draws them, a Bernoulli
+    likelihood scores them); 0-255 pixels would be read as saturated, so they are refused
+    with the fix.
+    """
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name} contains NaN or inf.")
+    if array.size and (array.min() < 0 or array.max() > 1):
+        hint = ": divide 0-255 pixels by 255" if array.max() > 1 else ""
+        raise ValueError(f"{name} must have values in [0, 1]; got [{array.min():.3g}, {array.max():.3g}]{hint}.")
+    return array
+
+
+__all__ += ["check_pixels"]

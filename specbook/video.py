@@ -12,12 +12,13 @@ that no task is about).
 from __future__ import annotations
 
 import colorsys
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
-from .collider import ColliderWorld
-from .validation import check_int
+from .collider import ColliderWorld, check_world_size
+from .validation import as_real_array, check_int, check_memory, check_pixels, check_seed
 
 __all__ = ["AgentVideoWorld", "VideoSample", "SHAPES", "check_frames"]
 
@@ -56,14 +57,18 @@ class VideoSample:
     agent_colours: np.ndarray
 
 
+#: Largest frame side: sprites on a 512 x 512 frame are already 16 times the book's 32 x 32 pixels a side.
+MAX_SIZE = 512
+
+
 def check_frames(frames, name="frames"):
     """Validate a batch of videos ``(n, T, 3, size, size)`` and return it as float32.
 
     The encoders halve the frame three times, so `size` must be a multiple of 8 and at least 16.
     """
     frames = np.asarray(frames)
-    if frames.dtype == object or not np.issubdtype(frames.dtype, np.number):
-        raise ValueError(f"{name} must be a numeric array; got dtype {frames.dtype}.")
+    if frames.dtype == object or not np.issubdtype(frames.dtype, np.number) or np.iscomplexobj(frames):
+        raise ValueError(f"{name} must be a real numeric array; got dtype {frames.dtype}.")
     if frames.ndim != 5 or frames.shape[2] != 3 or frames.shape[3] != frames.shape[4]:
         raise ValueError(f"{name} must have shape (n, T, 3, size, size) (RGB square frames, channels first); "
                          f"got {frames.shape}.")
@@ -71,8 +76,9 @@ def check_frames(frames, name="frames"):
     if size < 16 or size % 8:
         raise ValueError(f"frames of size {size} x {size} cannot go through the encoders, which halve them three "
                          "times: use a size that is a multiple of 8 and at least 16 (e.g. 32).")
-    if not np.isfinite(frames).all():
-        raise ValueError(f"{name} contains NaN or inf.")
+    if frames.shape[0] == 0 or frames.shape[1] == 0:
+        raise ValueError(f"{name} must hold at least one video of at least one frame; got shape {frames.shape}.")
+    check_pixels(frames, name)
     return frames.astype(np.float32, copy=False)
 
 
@@ -90,7 +96,7 @@ class AgentVideoWorld:
     n_agents : int, default=2
         Number of agents, 1 to 4; the state has ``2 * n_agents`` coordinates.
     size : int, default=32
-        Frame side in pixels (a multiple of 8, at least 16).
+        Frame side in pixels (a multiple of 8, from 16 to ``MAX_SIZE`` = 512).
     task_agents : sequence of int of length M, optional
         The agent whose actions feed each task; by default task ``i`` (1-based) is agent
         ``(i - 1) % n_agents``'s, so the tasks alternate between agents.
@@ -101,7 +107,13 @@ class AgentVideoWorld:
         0.5): tests on a few thousand videos need a stronger collider signal than Fisher-z on
         10,000 sequences.
     seed : int, default=0
-        Seed of the world; sampling has its own seed.
+        Seed of the world, in [0, 2**32); sampling has its own seed.
+
+    Raises
+    ------
+    ValueError
+        For an argument of the wrong type or out of range, naming it (the hidden world's
+        arguments and limits are those of :class:`~specbook.collider.ColliderWorld`).
 
     Attributes
     ----------
@@ -127,14 +139,17 @@ class AgentVideoWorld:
 
     def __init__(self, T=12, M=2, L=2, n_agents=2, size=32, *, task_agents=None, assignment=None,
                  disconnected=None, p_disconnect=0.2, task_density=0.1, task_noise=0.2, action_noise=0.2, seed=0):
+        self.seed = check_seed(seed)
         self.n_agents = check_int(n_agents, "n_agents", 1)
         if self.n_agents > len(SHAPES):
             raise ValueError(f"n_agents must be at most {len(SHAPES)} (one sprite shape each: {SHAPES}); "
                              f"got {n_agents}.")
         self.size = check_int(size, "size", 16)
-        if self.size % 8:
-            raise ValueError(f"size must be a multiple of 8 (the encoders halve frames three times); got {size}.")
+        if self.size % 8 or self.size > MAX_SIZE:
+            raise ValueError(f"size must be a multiple of 8 (the encoders halve frames three times) and at most "
+                             f"{MAX_SIZE}; got {size}.")
         M = check_int(M, "M", 1)
+        check_world_size(check_int(T, "T", 2), 2 * self.n_agents, M)  # before a list of M task agents
         if task_agents is None:
             task_agents = [i % self.n_agents for i in range(M)]
         task_agents = np.asarray(task_agents)
@@ -145,8 +160,7 @@ class AgentVideoWorld:
                                    coordinate_groups=np.repeat(np.arange(self.n_agents), 2), task_groups=task_agents,
                                    assignment=assignment, disconnected=disconnected, p_disconnect=p_disconnect,
                                    task_density=task_density, task_noise=task_noise, action_noise=action_noise,
-                                   seed=seed)
-        self.seed = seed
+                                   seed=self.seed)
 
     def __repr__(self):
         return (f"AgentVideoWorld(T={self.T}, M={self.M}, L={self.L}, n_agents={self.n_agents}, size={self.size}, "
@@ -164,19 +178,34 @@ class AgentVideoWorld:
 
     def agent_columns(self, agent):
         """State columns ``[2 agent, 2 agent + 1]`` of an agent (0-based)."""
-        if not 0 <= agent < self.n_agents:
+        if isinstance(agent, bool) or not isinstance(agent, numbers.Integral) or not 0 <= agent < self.n_agents:
             raise ValueError(f"agent must be in 0..{self.n_agents - 1}; got {agent!r}.")
         return [2 * agent, 2 * agent + 1]
 
     def sample(self, n, seed=0):
         """Draw `n` videos: hidden sequences from the world, then their frames.
 
+        Parameters
+        ----------
+        n : int
+            Number of videos (>= 1).
+        seed : int, default=0
+            Seed of the sampling noise and of the colours, in [0, 2**32).
+
         Returns
         -------
         VideoSample
+
+        Raises
+        ------
+        ValueError
+            For a bad `n` or `seed`, or when the frames would need more memory than
+            :func:`~specbook.validation.check_memory` allows (8 GiB by default).
         """
+        n, seed = check_int(n, "n", 1), check_seed(seed)
+        self._check_frame_memory(n, self.T, f"sample(n={n:,})")
         hidden = self.world.sample(n, seed=seed)
-        rng = np.random.default_rng([int(seed), 1])  # nuisance colours: a stream of their own
+        rng = np.random.default_rng([seed, 1])  # nuisance colours: a stream of their own
         backgrounds, colours = self._nuisance(len(hidden.states), rng)
         frames = self.render(hidden.states, backgrounds, colours)
         return VideoSample(frames=frames, states=hidden.states, actions=hidden.actions, tasks=hidden.tasks,
@@ -192,12 +221,20 @@ class AgentVideoWorld:
                              zip(hues, rng.uniform(0.6, 1.0, n), rng.uniform(0.75, 1.0, n))]
         return background, colours
 
+    def _check_frame_memory(self, n, T, what):
+        # the float32 frames, plus the float64 coverage of one chunk while it is drawn
+        n_bytes = n * T * 3 * self.size ** 2 * 4 + min(n * T, _CHUNK) * 4 * self.size ** 2 * 8
+        check_memory(n_bytes, f"{what}: {n:,} videos of {T} frames of {self.size} x {self.size}",
+                     fix="draw fewer videos at a time (or smaller frames)")
+
     def positions(self, states):
         """Frame coordinates in [0, 1] of every agent: ``(..., n_agents, 2)`` from ``(..., 2 n_agents)``."""
-        states = np.asarray(states, dtype=float)
-        if states.shape[-1] != 2 * self.n_agents:
+        states = as_real_array(states, "states")
+        if states.ndim == 0 or states.shape[-1] != 2 * self.n_agents:
             raise ValueError(f"states must end with 2 * n_agents = {2 * self.n_agents} coordinates; "
                              f"got shape {states.shape}.")
+        if not np.isfinite(states).all():
+            raise ValueError("states contains NaN or inf, which has no place on the screen; draw finite states.")
         unit = (0.5 * (1.0 + np.tanh(states / _SQUASH))).reshape(*states.shape[:-1], self.n_agents, 2)
         lane = np.arange(self.n_agents)
         x = (lane + _LANE_MARGIN + (1 - 2 * _LANE_MARGIN) * unit[..., 0]) / self.n_agents
@@ -208,16 +245,27 @@ class AgentVideoWorld:
         """Frames of shape ``(n, T, 3, size, size)`` for states ``(n, T, 2 n_agents)``.
 
         `backgrounds` is ``(n, 3)`` and `agent_colours` ``(n, n_agents, 3)``, RGB in [0, 1].
+
+        Raises
+        ------
+        ValueError
+            For arrays of the wrong shape, NaN or inf states, colours outside [0, 1], or
+            frames that would need more memory than
+            :func:`~specbook.validation.check_memory` allows (8 GiB by default).
         """
-        states = np.asarray(states, dtype=float)
+        states = as_real_array(states, "states")
         if states.ndim != 3:
             raise ValueError(f"states must have shape (n, T, 2 * n_agents); got {states.shape}.")
         n, T = states.shape[:2]
-        backgrounds = np.asarray(backgrounds, dtype=float)
-        agent_colours = np.asarray(agent_colours, dtype=float)
+        backgrounds = as_real_array(backgrounds, "backgrounds")
+        agent_colours = as_real_array(agent_colours, "agent_colours")
         if backgrounds.shape != (n, 3) or agent_colours.shape != (n, self.n_agents, 3):
             raise ValueError(f"backgrounds must be (n, 3) = ({n}, 3) and agent_colours (n, n_agents, 3) = "
                              f"({n}, {self.n_agents}, 3); got {backgrounds.shape} and {agent_colours.shape}.")
+        self._check_frame_memory(n, T, "render")
+        for name, colours in (("backgrounds", backgrounds), ("agent_colours", agent_colours)):
+            if not ((colours >= 0) & (colours <= 1)).all():  # False for NaN too
+                raise ValueError(f"{name} must be RGB values in [0, 1]; got values outside it (or NaN).")
         centres = self.positions(states).reshape(n * T, self.n_agents, 2) * self.size
         grid = np.arange(self.size) + 0.5
         out = np.empty((n * T, 3, self.size, self.size), dtype=np.float32)

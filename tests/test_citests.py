@@ -406,7 +406,7 @@ def test_bad_options():
     for make, match in [
         (lambda: FisherZ(scalar_test="t"), "scalar_test must be one of"),
         (lambda: GCM(regressor="forest"), "regressor must be one of"),
-        (lambda: GCM(seed=-1), "seed must be an integer >= 0"),
+        (lambda: GCM(seed=-1), "seed must be an integer in \\[0, 2\\*\\*32\\)"),
         (lambda: KnnCMI(k=0), "k must be an integer >= 1"),
         (lambda: KnnCMI(k=1.5), "k must be an integer >= 1 or a fraction"),
         (lambda: KnnCMI(transform="log"), "transform must be one of"),

@@ -34,7 +34,7 @@ def test_frame_vae_bad_input(video):
         FrameVAE(prior="markov")
     with pytest.raises(ValueError, match="beta must be"):
         FrameVAE(beta=-1)
-    with pytest.raises(ValueError, match="learning_rate must be > 0"):
+    with pytest.raises(ValueError, match="learning_rate must be a finite real number > 0"):
         FrameVAE(learning_rate=0)
     with pytest.raises(ValueError, match="not fitted yet"):
         FrameVAE().transform(video.frames)

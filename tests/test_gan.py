@@ -156,7 +156,7 @@ def test_bad_input(cats, fitted):
         model.fit(cats.images, np.ones_like(cats.labels()))
     with pytest.raises(ValueError, match="unknown task 'scarf'"):
         fitted.edit(np.zeros((1, 6)), "scarf")
-    with pytest.raises(ValueError, match="method must be 'gradient' or 'swap'"):
+    with pytest.raises(ValueError, match="method must be one of 'gradient', 'swap'"):
         fitted.edit(np.zeros((1, 6)), "hat", method="resample")
     with pytest.raises(ValueError, match=r"attributes must have shape \(n = 64, n_tasks = 3, n_attributes\)"):
         model.fit(cats.images, cats.labels(), cats.attributes()[:, 0])

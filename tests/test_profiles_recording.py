@@ -62,3 +62,45 @@ def test_record_writes_under_runner(monkeypatch, tmp_path):
 def test_record_refuses_what_cannot_be_checked(name, value, kwargs, error, match):
     with pytest.raises(error, match=match):
         sb.record(name, value, **kwargs)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"atol": True}, r"atol must be a finite real number >= 0; got True"),
+    ({"rtol": float("inf")}, r"rtol must be a finite real number >= 0; got inf"),
+    ({"atol": float("nan")}, r"atol must be a finite real number >= 0; got nan"),
+    ({"rtol": "0.1"}, r"rtol must be a finite real number >= 0"),
+    ({"unit": 5}, r"unit must be a str or None; got 5"),
+    ({"description": ["edges"]}, r"description must be a str or None"),
+])
+def test_record_refuses_tolerances_and_labels_check_could_not_read(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        sb.record("x", 1.0, **kwargs)
+
+
+@pytest.mark.parametrize("tolerance", [0, 0.01, 2, np.float64(0.5), True, -1, float("inf"), float("nan"), "0.1"])
+def test_record_accepts_exactly_the_tolerances_check_reads(tolerance, monkeypatch, tmp_path):
+    from specbook.checking import _is_tolerance
+
+    monkeypatch.setenv(METRICS_ENV, str(tmp_path / "chapter.json"))
+    try:
+        sb.record("x", 1.0, atol=tolerance)
+        accepted = True
+    except ValueError:
+        accepted = False
+    assert accepted == _is_tolerance(tolerance)
+
+
+def test_record_under_the_runner_names_a_corrupt_metrics_file(monkeypatch, tmp_path):
+    target = tmp_path / "chapter.json"
+    target.write_text('{"half": {"value": 0.')  # cut short
+    monkeypatch.setenv(METRICS_ENV, str(target))
+    with pytest.raises(ValueError, match=rf"the metrics file {target} cannot be read .*delete it and run the chapter"):
+        sb.record("x", 1.0)
+
+
+def test_record_under_the_runner_names_a_metrics_file_it_cannot_write(monkeypatch, tmp_path):
+    target = tmp_path / "missing-folder" / "chapter.json"
+    monkeypatch.setenv(METRICS_ENV, str(target))
+    with pytest.raises(ValueError, match=rf"cannot write the metrics file {target} named by {METRICS_ENV}.*unset"):
+        sb.record("x", 1.0)
+    assert not target.parent.exists()

@@ -206,12 +206,12 @@ def test_the_pages_show_the_ledger_the_figure_map_environment_and_timings(tmp_pa
     page = render_reproduction(run)
     assert page.startswith("(reproduction-report)=\n# Reproduction report")
     assert "| claim | the paper | source | ours | verdict | why | the book adds |" in page
-    assert "| Video task discovery (mAP) ([09](../notebooks/09_pixels_to_tasks.md)) |" in page
+    assert "| Video task discovery (mAP) ({doc}`09 <../notebooks/09_pixels_to_tasks>`) |" in page
     assert "**partly**" in page and "9 reproduced, 1 partly" in page
     assert "## Figure map" in page and "| Table 2: runtime at T = 20, M = 4 |" in page
     assert "commit `0123456789ab`" in page and "Python 3.11.7" in page
     status = render_status(run)
-    assert "| [02_band_ci_theorem1](../notebooks/02_band_ci_theorem1.md) | passed | 12.5 | 7 |" in status
+    assert "| {doc}`02_band_ci_theorem1 <../notebooks/02_band_ci_theorem1>` | passed | 12.5 | 7 |" in status
     assert "| **all** | 7 of 7 passed | 87.5 (sum) |" in status
 
 
@@ -307,6 +307,9 @@ def test_the_book_build_adds_the_stale_banner_to_the_run_pages_only(tmp_path):
 
     from specbook import sphinxext
 
+    def _app(srcdir):  # what the extension reads of the Sphinx application
+        return SimpleNamespace(srcdir=str(srcdir), config=SimpleNamespace(specbook_run_folder=sphinxext.RUN_FOLDER))
+
     pages = {}
     for name, write in (("stale", lambda folder: write_run(folder, HOLDS)),
                         ("fresh", lambda folder: write_provenanced_run(folder, HOLDS, _current_inputs(HOLDS)))):
@@ -315,9 +318,9 @@ def test_the_book_build_adds_the_stale_banner_to_the_run_pages_only(tmp_path):
         (srcdir / "notebooks").symlink_to(ROOT / "notebooks")
         run = write(srcdir / "book" / "run")
         source = [render_reproduction(run)]
-        sphinxext._mark_stale_run(SimpleNamespace(srcdir=str(srcdir)), "book/reproduction", source)
+        sphinxext._mark_stale_run(_app(srcdir), "book/reproduction", source)
         pages[name] = source[0], render_reproduction(run)
     assert "Stale run" in pages["stale"][0] and pages["fresh"][0] == pages["fresh"][1]
     chapter = ["(label)=\n# A chapter\ntext"]
-    sphinxext._mark_stale_run(SimpleNamespace(srcdir=str(tmp_path / "stale")), "notebooks/01_collider_world", chapter)
+    sphinxext._mark_stale_run(_app(tmp_path / "stale"), "notebooks/01_collider_world", chapter)
     assert chapter == ["(label)=\n# A chapter\ntext"]

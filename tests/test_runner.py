@@ -102,7 +102,7 @@ def test_metrics_json_holds_injected_parameters_and_provenance(broken_run):
     assert ok_metrics["half"] == {"value": 0.5, "unit": "fraction", "atol": 0.01}
     assert written["chapters"]["02_ok"]["metrics"] == {
         "runs_in_notebooks_dir": {"value": True},
-        "mpl_backend": {"value": "Agg"},
+        "mpl_backend": {"value": "module://matplotlib_inline.backend_inline"},  # figures stay in the notebook
         "seed_plus_one": {"value": SEED + 1},
         "cache_is_set": {"value": True},
     }
@@ -167,7 +167,9 @@ def test_resume_reruns_when_the_settings_change(broken_run_copy):
     notebooks, out = broken_run_copy
     result = run_chapters(["00"], profile="smoke", seed=SEED, notebooks_dir=notebooks, out=out,
                           resume=True, timeout=120, progress=False)
-    assert list(result.metrics["chapters"]) == ["00_ok"]
+    # the other chapters of the folder keep their entries (and its failure)
+    assert list(result.metrics["chapters"]) == ["00_ok", "01_broken", "02_ok"]
+    assert result.kept == ["01_broken", "02_ok"] and result.failed == ["01_broken"]
     assert result.metrics["chapters"]["00_ok"]["resumed"] is False
     assert result.metrics["timeout"] == 120
 
@@ -218,6 +220,8 @@ def test_cell_timeout_fails_the_chapter_at_the_cell_that_ran_out(tmp_path):
     ({"jobs": 0}, r"jobs must be an integer >= 1"),
     ({"jobs": 1.5}, r"jobs must be an integer >= 1"),
     ({"seed": "0"}, r"seed must be an integer"),
+    ({"seed": -1}, r"seed must be an integer in \[0, 2\*\*32\); got -1"),
+    ({"seed": True}, r"seed must be an integer"),
     ({"timeout": -1}, r"timeout must be a positive number"),
 ])
 def test_bad_arguments_raise_before_anything_runs(tmp_path, kwargs, match):
@@ -225,6 +229,22 @@ def test_bad_arguments_raise_before_anything_runs(tmp_path, kwargs, match):
     with pytest.raises(ValueError, match=match):
         run_chapters(**{"profile": "smoke", **kwargs}, notebooks_dir=notebooks, out=tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_folder_holding_a_run_of_another_profile_is_refused_unless_forced(broken_run_copy):
+    notebooks, out = broken_run_copy
+    before = {path: path.read_bytes() for path in out.rglob("*") if path.is_file()}
+    with pytest.raises(ValueError, match=r"holds a run with profile 'smoke' and seed 7, and this run has profile "
+                                         r"'book' and seed 7; .*force=True \(CLI: --force\)"):
+        run_chapters(["00"], profile="book", seed=SEED, notebooks_dir=notebooks, out=out)
+    assert {path: path.read_bytes() for path in out.rglob("*") if path.is_file()} == before
+
+
+def test_a_run_folder_must_be_a_folder(tmp_path):
+    notebooks = shutil.copytree(FIXTURES, tmp_path / "notebooks")
+    (tmp_path / "out").write_text("a file")
+    with pytest.raises(ValueError, match=r"out='.*out' is a file, not a folder"):
+        run_chapters(profile="smoke", notebooks_dir=notebooks, out=tmp_path / "out")
 
 
 def test_notebooks_dir_must_exist_and_hold_chapters(tmp_path):

@@ -92,7 +92,7 @@ def test_bad_fit_and_transform_input(data):
         model.fit(bad, data.tasks)
     with pytest.raises(ValueError, match="2-D"):
         model.fit(data.obs[:, 0], data.tasks)
-    with pytest.raises(ValueError, match="numeric"):
+    with pytest.raises(ValueError, match="real numbers"):
         model.fit(data.obs.astype(str), data.tasks)
     with pytest.raises(ValueError, match="constant columns"):
         model.fit(np.column_stack([data.obs, np.ones(len(data.obs))]), data.tasks)
