@@ -7,7 +7,7 @@ TORCH_SPEC ?= torch==2.13.0
 # Re-install only when the project's metadata changes.
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: book test setup sync run-smoke check-smoke clean
+.PHONY: book pdf test setup sync run-smoke check-smoke clean
 
 setup: $(STAMP)
 
@@ -26,6 +26,12 @@ $(STAMP): pyproject.toml
 book: $(STAMP)
 	@echo "== book: running the chapters whose inputs changed, then rendering the book"
 	$(BIN)/python -m specbook book --out _build
+
+## The same book as a PDF, _build/pdf/specbook.pdf, printed by headless Chromium (Debian package `chromium`)
+## from the same executed chapters: after `make book` nothing is executed again.
+pdf: $(STAMP)
+	@echo "== pdf: running the chapters whose inputs changed, then printing the book to PDF"
+	$(BIN)/python -m specbook pdf --out _build
 
 ## Run the whole test suite (unit tests, notebook checks, smoke run + regression check, book build).
 ## Two workers: the book build and the browser test on one, the other tests on the other.

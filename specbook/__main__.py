@@ -13,6 +13,7 @@ Examples
     python -m specbook assignments 01 02 --out assignments/
     python -m specbook report runs/book
     python -m specbook book --out _build
+    python -m specbook pdf --out _build
 
 Exit status
 -----------
@@ -49,7 +50,8 @@ def _add_run_command(commands) -> None:
     run.add_argument("--profile", choices=sorted(PROFILES), default="book",
                      help="sizes to run at (default: book)")
     run.add_argument("--seed", type=int, default=0, help="seed injected as SEED (default: 0)")
-    run.add_argument("--jobs", type=int, default=1, help="chapters executed at once (default: 1)")
+    run.add_argument("--jobs", type=int, help="chapters executed at once (default: the cores available, at most "
+                                               "one per 4 GiB of free memory; 1 runs them one by one in this process)")
     run.add_argument("--out", type=Path, help="run folder (default: runs/PROFILE)")
     run.add_argument("--resume", action="store_true",
                      help="skip chapters that passed in the run folder with the same inputs")
@@ -172,7 +174,7 @@ def _add_book_command(commands) -> None:
     book.add_argument("--root", type=Path, default=Path("."), help="the repository (default: .)")
     book.add_argument("--profile", choices=sorted(PROFILES), default="book",
                       help="sizes the chapters run at (default: book)")
-    book.add_argument("--jobs", type=int, default=2, help="chapters executed at once (default: 2)")
+    book.add_argument("--jobs", type=int, help="chapters executed at once (default: as for run)")
     book.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
     book.set_defaults(handler=_book)
 
@@ -192,6 +194,35 @@ def _book(args: argparse.Namespace) -> int:
     return built.returncode
 
 
+def _add_pdf_command(commands) -> None:
+    pdf = commands.add_parser("pdf", help="execute what changed (run --resume) and print the book to PDF "
+                                          "with headless Chromium")
+    pdf.add_argument("--out", type=Path, default=Path("_build"),
+                     help="build folder, shared with `book`: run/, source/, jb-pdf/ and pdf/specbook.pdf go there "
+                          "(default: _build)")
+    pdf.add_argument("--root", type=Path, default=Path("."), help="the repository (default: .)")
+    pdf.add_argument("--profile", choices=sorted(PROFILES), default="book",
+                     help="sizes the chapters run at (default: book)")
+    pdf.add_argument("--jobs", type=int, help="chapters executed at once (default: as for run)")
+    pdf.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
+    pdf.set_defaults(handler=_pdf)
+
+
+def _pdf(args: argparse.Namespace) -> int:
+    from .pdf import build_pdf
+
+    start = time.perf_counter()
+    built = build_pdf(args.root, args.out, profile=args.profile, jobs=args.jobs, progress=args.progress)
+    print(built.run.summary())
+    if built.log:
+        print(built.log[-6000:] if built.returncode else built.log.strip().splitlines()[-1])
+    if built.ok:
+        print(f"PDF written in {time.perf_counter() - start:.0f} s: {built.pdf} ({built.pages} pages)")
+    else:
+        print(f"error: the PDF was not written ({time.perf_counter() - start:.0f} s); see above", file=sys.stderr)
+    return built.returncode
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m specbook",
@@ -206,6 +237,7 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_assignments_command(commands)
     _add_report_command(commands)
     _add_book_command(commands)
+    _add_pdf_command(commands)
     return parser
 
 

@@ -153,7 +153,33 @@ def _without_injected_parameters(executed: Path) -> str:
     return nbformat.writes(notebook) + "\n"
 
 
-def build_book(root=".", out="_build", *, profile="book", seed=0, jobs=2, builder="html", progress=True) -> BookBuild:
+def _run_and_stage(root: Path, out: Path, *, profile, seed, jobs, progress):
+    """Steps 1 to 3 of :func:`build_book`, shared with :func:`specbook.pdf.build_pdf`: ``(run, source folder)``.
+
+    The source folder is None when a chapter failed (its messages are printed on stderr).
+    """
+    run_dir, source = out / "run", out / "source"
+    run = run_chapters(profile=profile, seed=seed, out=run_dir, jobs=jobs, resume=True,
+                       notebooks_dir=root / "notebooks", progress=progress)
+    if not run.ok:
+        for message in run.failure_messages():
+            print(message, file=sys.stderr)
+        return run, None
+    pages = {"book/reproduction.md": render_reproduction(run_dir, allow_dirty=True),
+             "book/status.md": render_status(run_dir, allow_dirty=True)}
+    stage_sources(root, run_dir, source, pages)
+    return run, source
+
+
+def _jupyter_book(source: Path, output: Path, builder: str, *options: str) -> subprocess.CompletedProcess:
+    """``jupyter-book build`` of the staged `source` into `output` (warnings are errors)."""
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    return subprocess.run([str(jupyter_book), "build", str(source), "--path-output", str(output),
+                           "--builder", builder, *options, "-W", "--keep-going"], capture_output=True, text=True)
+
+
+def build_book(root=".", out="_build", *, profile="book", seed=0, jobs=None, builder="html",
+               progress=True) -> BookBuild:
     """Execute what changed and build the book from the executed chapters.
 
     Parameters
@@ -166,8 +192,8 @@ def build_book(root=".", out="_build", *, profile="book", seed=0, jobs=2, builde
         Profile of the run behind the book.
     seed : int, default=0
         Seed of that run.
-    jobs : int, default=2
-        Chapters executed at once.
+    jobs : int, optional
+        Chapters executed at once; default :func:`specbook.runner.default_jobs`.
     builder : str, default="html"
         jupyter-book's builder.
     progress : bool, default=True
@@ -178,19 +204,11 @@ def build_book(root=".", out="_build", *, profile="book", seed=0, jobs=2, builde
     BookBuild
     """
     root, out = Path(root).resolve(), Path(out).resolve()
-    run_dir, source, html = out / "run", out / "source", out / "html"
-    run = run_chapters(profile=profile, seed=seed, out=run_dir, jobs=jobs, resume=True,
-                       notebooks_dir=root / "notebooks", progress=progress)
-    if not run.ok:
-        for message in run.failure_messages():
-            print(message, file=sys.stderr)
+    html = out / "html"
+    run, source = _run_and_stage(root, out, profile=profile, seed=seed, jobs=jobs, progress=progress)
+    if source is None:
         return BookBuild(run=run, html=html, returncode=1)
-    pages = {"book/reproduction.md": render_reproduction(run_dir, allow_dirty=True),
-             "book/status.md": render_status(run_dir, allow_dirty=True)}
-    stage_sources(root, run_dir, source, pages)
-    jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    done = subprocess.run([str(jupyter_book), "build", str(source), "--path-output", str(out / "jb"),
-                           "--builder", builder, "-W", "--keep-going"], capture_output=True, text=True)
+    done = _jupyter_book(source, out / "jb", builder)
     built = out / "jb" / "_build" / builder
     if done.returncode == 0:
         if html.exists():

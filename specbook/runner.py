@@ -73,7 +73,7 @@ from .provenance import INCOMPLETE_STATUSES, file_digest, source_digests
 from .recording import METRICS_ENV, read_metrics
 from .validation import check_seed
 
-__all__ = ["RunResult", "RunInterrupted", "run_chapters", "find_chapters", "CHAPTER_FILE", "EXECUTORS"]
+__all__ = ["RunResult", "RunInterrupted", "default_jobs", "run_chapters", "find_chapters", "CHAPTER_FILE", "EXECUTORS"]
 
 _BLAS_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 # Jupyter's own backend, whatever the caller's MPLBACKEND: the executed notebooks keep their
@@ -86,6 +86,9 @@ _DASK_WORKER_ONLY_VARIABLES = ("MALLOC_TRIM_THRESHOLD_",)
 
 #: File names the runner treats as chapters: two digits, an underscore, a lower-case slug.
 CHAPTER_FILE = re.compile(r"^\d\d_[a-z0-9_]+\.ipynb$")
+
+#: Memory a chapter of the book profile may take at its peak (chapters 8 and 9 train networks), in GiB.
+MEMORY_PER_CHAPTER_GIB = 4
 
 #: Where :func:`run_chapters` can execute chapters: here and in local worker processes, or on a Dask cluster.
 EXECUTORS = ("local", "dask")
@@ -218,7 +221,18 @@ def find_chapters(notebooks_dir) -> dict[str, Path]:
     }
 
 
-def run_chapters(chapters=None, *, profile="book", seed=0, out=None, jobs=1, resume=False,
+def default_jobs() -> int:
+    """Chapters to execute at once by default: the cores this process may use, at most one per
+    :data:`MEMORY_PER_CHAPTER_GIB` GiB of memory available now, and at least one."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2 ** 30
+    except (AttributeError, ValueError, OSError):  # not a POSIX system that reports it: trust the cores
+        return max(1, cores)
+    return max(1, min(cores, int(available // MEMORY_PER_CHAPTER_GIB)))
+
+
+def run_chapters(chapters=None, *, profile="book", seed=0, out=None, jobs=None, resume=False,
                  notebooks_dir=None, timeout=None, progress=True, executor="local",
                  scheduler=None, force=False) -> RunResult:
     """Execute chapters with papermill and write the run folder.
@@ -237,9 +251,10 @@ def run_chapters(chapters=None, *, profile="book", seed=0, out=None, jobs=1, res
         profile and seed takes this run's chapters beside its others (their entries in
         ``metrics.json`` are kept); one holding a run with another profile or seed is
         refused unless `force`.
-    jobs : int, default=1
-        Chapters executed at once. Above 1, each runs in its own worker process; with
-        ``executor="dask"``, each on a Dask worker of its own.
+    jobs : int, optional
+        Chapters executed at once; default :func:`default_jobs` (the cores available, at
+        most one per 4 GiB of free memory). Above 1, each runs in its own worker process;
+        with ``executor="dask"``, each on a Dask worker of its own.
     resume : bool, default=False
         Skip a chapter that passed in `out` with the same inputs (notebook bytes,
         profile, seed, timeout and specbook's source), and whose executed notebook and
@@ -283,7 +298,9 @@ def run_chapters(chapters=None, *, profile="book", seed=0, out=None, jobs=1, res
     seed = check_seed(seed)
     notebooks_dir = _resolve_notebooks_dir(notebooks_dir)
     selected = _select_chapters(chapters, find_chapters(notebooks_dir), notebooks_dir)
-    if isinstance(jobs, bool) or not isinstance(jobs, numbers.Integral) or jobs < 1:
+    if jobs is None:
+        jobs = default_jobs()
+    elif isinstance(jobs, bool) or not isinstance(jobs, numbers.Integral) or jobs < 1:
         raise ValueError(f"jobs must be an integer >= 1; got {jobs!r}.")
     if timeout is None:
         timeout = sizes.cell_timeout

@@ -4,7 +4,11 @@ Enable it with ``sphinx: extra_extensions: [specbook.sphinxext]`` in ``_config.y
 
 - Every chapter page gets a badge at the top linking to the chapter's ``.ipynb`` in
   the repository named by :mod:`specbook.colab` (the same place the chapters' install
-  cell reads), so the book, the install cell and the badge name one revision.
+  cell reads), so the book, the install cell and the badge name one revision. Next to
+  it, a link downloads the chapter's ``.ipynb`` twin, shipped with the HTML beside the
+  page (``notebooks/NN_slug.ipynb``: the notebook the page was rendered from, so it works
+  offline and matches the page); only a build without that notebook links to the
+  repository's copy at the same revision instead.
 - The reproduction report and the status page (``book/reproduction.md``,
   ``book/status.md``) get a warning banner when the run they come from
   (``book/run``, or the folder that the config value ``specbook_run_folder`` names;
@@ -18,9 +22,10 @@ Enable it with ``sphinx: extra_extensions: [specbook.sphinxext]`` in ``_config.y
 from __future__ import annotations
 
 import html
+import shutil
 from pathlib import Path
 
-from .colab import colab_url
+from .colab import colab_url, notebook_url
 from .reproduction import stale_banner, with_banner
 
 #: Pages generated from the book's committed run, and that run's folder (relative to the source folder).
@@ -52,14 +57,29 @@ def _drop_repeated_scripts(context) -> None:
     context["script_files"] = unique
 
 
-def _add_badge(pagename, context) -> None:
+def _notebook_download(app, pagename, stem, context) -> str:
+    """The link that downloads chapter `stem`'s ``.ipynb``: shipped beside the page when the sources hold it."""
+    if app is not None:
+        source = Path(app.srcdir) / f"{pagename}.ipynb"
+        if source.is_file():
+            target = Path(app.outdir) / f"{pagename}.ipynb"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+            return context["pathto"](f"{pagename}.ipynb", 1)
+    return notebook_url(stem)
+
+
+def _add_badge(pagename, context, app=None) -> None:
     if not pagename.startswith(CHAPTER_PREFIX) or "body" not in context:
         return
     stem = pagename[len(CHAPTER_PREFIX):]
     image = context["pathto"](f"_static/{BADGE_FILE}", 1)
+    download = _notebook_download(app, pagename, stem, context)
     badge = (f'<p class="colab-badge-line"><a class="colab-badge" href="{html.escape(colab_url(stem))}" '
              f'target="_blank" rel="noopener"><img src="{html.escape(image)}" alt="Open In Colab" '
-             'width="117" height="20"></a></p>\n')
+             'width="117" height="20"></a>\n'
+             f'<a class="notebook-download" href="{html.escape(download)}" download="{html.escape(stem)}.ipynb" '
+             f'title="Download this chapter as a Jupyter notebook">Download {html.escape(stem)}.ipynb</a></p>\n')
     context["body"] = badge + context["body"]
 
 
@@ -73,7 +93,7 @@ def _mark_stale_run(app, docname, source) -> None:
 
 def _page_context(app, pagename, templatename, context, doctree) -> None:
     _drop_repeated_scripts(context)
-    _add_badge(pagename, context)
+    _add_badge(pagename, context, app)
 
 
 def setup(app):

@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 STAGES = {
     "test_book.py": "book build",
     "test_browser.py": "browser test",
+    "test_pdf.py": "PDF",
     "test_chapters.py": "smoke run of every chapter",
     "test_runner.py": "runner",
     "test_notebooks.py": "notebook shape",

@@ -294,3 +294,14 @@ def test_cli_run_exits_2_on_bad_arguments(tmp_path, args, message):
     assert completed.returncode == 2
     assert message in completed.stderr
     assert "Traceback" not in completed.stderr
+
+
+def test_default_jobs_is_the_cores_bounded_by_free_memory(monkeypatch):
+    from specbook import runner
+
+    gib_pages = 2 ** 30 // 4096
+    monkeypatch.setattr(runner.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    for free_gib, expected in ((64, 4), (9, 2), (4, 1), (1, 1)):
+        pages = {"SC_AVPHYS_PAGES": free_gib * gib_pages, "SC_PAGE_SIZE": 4096}
+        monkeypatch.setattr(runner.os, "sysconf", pages.__getitem__)
+        assert runner.default_jobs() == expected, free_gib
