@@ -167,16 +167,41 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_build_options(command, folders: str) -> None:
+    """The options `book` and `pdf` share: one build folder, one run behind both."""
+    command.add_argument("--out", type=Path, default=Path("_build"),
+                         help=f"build folder, shared by `book` and `pdf`: {folders} go there (default: _build)")
+    command.add_argument("--root", type=Path, default=Path("."), help="the repository (default: .)")
+    command.add_argument("--profile", choices=sorted(PROFILES), default="book",
+                         help="sizes the chapters run at (default: book)")
+    command.add_argument("--jobs", type=int, help="chapters executed at once (default: as for run)")
+    command.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
+
+
 def _add_book_command(commands) -> None:
     book = commands.add_parser("book", help="execute what changed (run --resume) and build the HTML book from it")
-    book.add_argument("--out", type=Path, default=Path("_build"),
-                      help="build folder: run/, source/ and html/ go there (default: _build)")
-    book.add_argument("--root", type=Path, default=Path("."), help="the repository (default: .)")
-    book.add_argument("--profile", choices=sorted(PROFILES), default="book",
-                      help="sizes the chapters run at (default: book)")
-    book.add_argument("--jobs", type=int, help="chapters executed at once (default: as for run)")
-    book.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
+    _add_build_options(book, "run/, source/ and html/")
     book.set_defaults(handler=_book)
+
+
+def _add_pdf_command(commands) -> None:
+    pdf = commands.add_parser("pdf", help="execute what changed (run --resume) and print the book to PDF "
+                                          "with headless Chromium")
+    _add_build_options(pdf, "run/, source/, jb-pdf/ and pdf/specbook.pdf")
+    pdf.set_defaults(handler=_pdf)
+
+
+def _report_build(built, start: float, done: str, failed: str) -> int:
+    """Print a `book` or `pdf` build's run, its log (whole on failure) and outcome; return its status."""
+    print(built.run.summary())
+    if built.log:
+        print(built.log[-6000:] if built.returncode else built.log.strip().splitlines()[-1])
+    seconds = f"{time.perf_counter() - start:.0f} s"
+    if built.ok:
+        print(done.format(seconds=seconds))
+    else:
+        print(f"error: {failed} ({seconds}); see above", file=sys.stderr)
+    return built.returncode
 
 
 def _book(args: argparse.Namespace) -> int:
@@ -184,28 +209,8 @@ def _book(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     built = build_book(args.root, args.out, profile=args.profile, jobs=args.jobs, progress=args.progress)
-    print(built.run.summary())
-    if built.log:
-        print(built.log[-6000:] if built.returncode else built.log.strip().splitlines()[-1])
-    if built.ok:
-        print(f"book built in {time.perf_counter() - start:.0f} s: open {built.html / 'index.html'}")
-    else:
-        print(f"error: the book did not build ({time.perf_counter() - start:.0f} s); see above", file=sys.stderr)
-    return built.returncode
-
-
-def _add_pdf_command(commands) -> None:
-    pdf = commands.add_parser("pdf", help="execute what changed (run --resume) and print the book to PDF "
-                                          "with headless Chromium")
-    pdf.add_argument("--out", type=Path, default=Path("_build"),
-                     help="build folder, shared with `book`: run/, source/, jb-pdf/ and pdf/specbook.pdf go there "
-                          "(default: _build)")
-    pdf.add_argument("--root", type=Path, default=Path("."), help="the repository (default: .)")
-    pdf.add_argument("--profile", choices=sorted(PROFILES), default="book",
-                     help="sizes the chapters run at (default: book)")
-    pdf.add_argument("--jobs", type=int, help="chapters executed at once (default: as for run)")
-    pdf.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
-    pdf.set_defaults(handler=_pdf)
+    return _report_build(built, start, f"book built in {{seconds}}: open {built.html / 'index.html'}",
+                         "the book did not build")
 
 
 def _pdf(args: argparse.Namespace) -> int:
@@ -213,14 +218,8 @@ def _pdf(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     built = build_pdf(args.root, args.out, profile=args.profile, jobs=args.jobs, progress=args.progress)
-    print(built.run.summary())
-    if built.log:
-        print(built.log[-6000:] if built.returncode else built.log.strip().splitlines()[-1])
-    if built.ok:
-        print(f"PDF written in {time.perf_counter() - start:.0f} s: {built.pdf} ({built.pages} pages)")
-    else:
-        print(f"error: the PDF was not written ({time.perf_counter() - start:.0f} s); see above", file=sys.stderr)
-    return built.returncode
+    return _report_build(built, start, f"PDF written in {{seconds}}: {built.pdf} ({built.pages} pages)",
+                         "the PDF was not written")
 
 
 def _build_parser() -> argparse.ArgumentParser:

@@ -30,7 +30,7 @@ import yaml
 from .reproduction import render_reproduction, render_status
 from .runner import run_chapters
 
-__all__ = ["BookBuild", "build_book", "stage_sources"]
+__all__ = ["BookBuild", "build_book", "stage_sources", "toc_chapters"]
 
 #: Parts of the repository the book is made of, besides the chapters.
 BOOK_SOURCES = ("_toc.yml", "book")
@@ -98,7 +98,7 @@ def stage_sources(root, run_dir, source, pages=None) -> list[Path]:
     wanted[Path("_config.yml")] = _staged_config(root / "_config.yml").encode()
     for relative, text in (pages or {}).items():
         wanted[Path(relative)] = text.encode()
-    for stem in _toc_chapters(root / "_toc.yml"):
+    for stem in toc_chapters(root / "_toc.yml"):
         executed = run_dir / "notebooks" / f"{stem}.ipynb"
         if not executed.is_file():
             raise FileNotFoundError(f"the run folder {run_dir} holds no executed chapter {stem}.ipynb; "
@@ -117,7 +117,7 @@ def stage_sources(root, run_dir, source, pages=None) -> list[Path]:
     return changed
 
 
-def _toc_chapters(toc: Path) -> list[str]:
+def toc_chapters(toc) -> list[str]:
     """Stems of the chapters (``notebooks/NN_slug``) that the table of contents names, in order."""
     files = []
 
@@ -131,7 +131,7 @@ def _toc_chapters(toc: Path) -> list[str]:
             for value in node:
                 walk(value)
 
-    walk(yaml.safe_load(toc.read_text()))
+    walk(yaml.safe_load(Path(toc).read_text()))
     return [Path(f).name for f in files if f.startswith("notebooks/")]
 
 

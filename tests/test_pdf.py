@@ -19,7 +19,8 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-import yaml
+
+from specbook.book import toc_chapters
 
 ROOT = Path(__file__).resolve().parents[1]
 # As specbook.pdf.find_chromium looks for it (not imported here: a missing tool should skip, not fail, collection).
@@ -45,24 +46,7 @@ def first_heading(path: Path) -> str:
     return next(line[2:].strip() for line in path.read_text().splitlines() if line.startswith("# "))
 
 
-def toc_files():
-    files = []
-
-    def walk(node):
-        if isinstance(node, dict):
-            if isinstance(node.get("file"), str):
-                files.append(node["file"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(yaml.safe_load((ROOT / "_toc.yml").read_text()))
-    return files
-
-
-CHAPTER_TITLES = [first_heading(ROOT / f"{file}.md") for file in toc_files() if file.startswith("notebooks/")]
+CHAPTER_TITLES = [first_heading(ROOT / "notebooks" / f"{stem}.md") for stem in toc_chapters(ROOT / "_toc.yml")]
 BIBLIOGRAPHY = first_heading(ROOT / "book" / "references.md")
 
 
