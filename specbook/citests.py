@@ -42,6 +42,7 @@ from scipy.spatial import cKDTree
 from scipy.stats import rankdata
 from threadpoolctl import threadpool_limits
 
+from ._torch import one_thread
 from .validation import as_columns, as_real_array, check_bool, check_device, check_int, check_memory, check_seed
 
 __all__ = ["CITestResult", "FisherZ", "GCM", "KnnCMI", "NeuralCMI", "CI_TESTS", "get_ci_test", "ci_test",
@@ -886,20 +887,24 @@ class NeuralCMI:
 
     @_call_docstring("``statistic`` is the held-out InfoNCE estimate in nats (at most ``log(n_negatives + 1)``).")
     def __call__(self, x, y, z=None):
-        import torch
-
         x, y, z = _check_data(x, y, z)
         n = len(x)
         per_half = max(self.n_negatives, self.k_perm) + 1
         _check_min_samples(n, max(40, 4 * per_half), "neural-cmi",
                            f"at least 40 and 4 (max(n_negatives, k_perm) + 1) = {4 * per_half} so that each half "
                            "has enough z-neighbours")
+        with one_thread(self.device):
+            return self._test(x, y, z)
+
+    def _test(self, x, y, z):
+        import torch
+
+        n = len(x)
         rng = np.random.default_rng(self.seed)
         halves = np.array_split(rng.permutation(n), 2)
         data = [_standardise(a) for a in (x, y, z)]
         if z.shape[1]:
-            with threadpool_limits(1, user_api="blas"):  # see GCM
-                data[0], data[1] = self._residualise(data, halves[0], rng)
+            data[0], data[1] = self._residualise(data, halves[0], rng)
         train, test = (self._split(data, rows, rng) for rows in halves)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)

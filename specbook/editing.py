@@ -30,6 +30,7 @@ from torch import nn
 
 from .cats import ACCESSORIES, FACTOR_RANGES, NUISANCE_GROUPS, CatImages, CatRenderer, accessory_index, factor_index
 from .metrics import block_r2
+from ._torch import one_thread
 from .progress import progress_bar
 from .validation import (as_real_array, check_bool, check_choice, check_int, check_memory, check_pixels, check_real,
                          check_seed)
@@ -114,15 +115,11 @@ class CatFactorPredictor:
         nuisances = cats.factors[:, [factor_index(f) for f in NUISANCE_FACTORS]]
         self._mean, self._scale = nuisances.mean(axis=0), nuisances.std(axis=0)
         targets = np.hstack([cats.labels(), (nuisances - self._mean) / self._scale]).astype(np.float32)
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
+        with one_thread():
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(self.seed)
                 self.network_ = _Network(self.size_, self.width, len(ACCESSORIES) + len(NUISANCE_FACTORS))
             self._train(torch.as_tensor(images), torch.as_tensor(targets))
-        finally:
-            torch.set_num_threads(threads)
         self.network_.eval()
         return self
 

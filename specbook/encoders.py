@@ -15,6 +15,7 @@ import torch
 from sklearn.decomposition import PCA
 from torch import nn
 
+from ._torch import one_thread
 from .progress import progress_bar
 from .validation import (as_real_array, check_bool, check_choice, check_device, check_int, check_memory, check_real,
                          check_seed)
@@ -159,12 +160,8 @@ class FrameVAE:
             raise ValueError("prior='temporal' needs videos of at least 2 frames (T >= 2).")
         self._check_size(frames.shape[1], frames.shape[3], min(self.batch_size, len(frames)))
         self.size_ = frames.shape[3]
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)  # results must not depend on the number of cores
-        try:
+        with one_thread(self.device):
             self._train(torch.as_tensor(frames, device=self.device))
-        finally:
-            torch.set_num_threads(threads)
         self.network_.eval()
         return self
 

@@ -32,6 +32,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 from .cats import ACCESSORIES
 from .masking import MaskedTaskHeads
+from ._torch import one_thread
 from .progress import progress_bar
 from .validation import (as_real_array, check_bool, check_choice, check_device, check_int, check_memory,
                          check_pixels, check_real, check_seed)
@@ -310,15 +311,10 @@ class SpecialistGAN:
         self.task_dim_ = 1 + attributes.shape[2]
         self._check_size()
         key = self._state_key(images, labels, attributes)
-        threads = torch.get_num_threads()
-        if self.device == "cpu":
-            torch.set_num_threads(1)  # small networks: one thread is faster, and results do not depend on the core count
-        try:
+        with one_thread(self.device):
             self._build()
             step = self._resume(checkpoint, key)
             self._train(images, labels, attributes, step, checkpoint, checkpoint_every, key)
-        finally:
-            torch.set_num_threads(threads)
         self.generator_.eval()
         return self
 

@@ -11,18 +11,18 @@ from __future__ import annotations
 
 import inspect
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import torch
-from threadpoolctl import threadpool_limits
+from joblib import delayed
 
+from ._torch import one_thread
 from .citests import CI_TESTS, get_ci_test
 from .discovery import discover_tasks
 from .encoders import FrameVAE, frame_pca
 from .metrics import block_r2, mean_average_precision, mean_corr_coef, structure_scores
+from .parallel import run_parallel
 from .progress import progress_bar
 from .vae import SpecialistVAE
 from .validation import as_real_array, check_bool, check_int, check_real, check_seed
@@ -128,19 +128,6 @@ def _test_options(test, test_options, seed):
     return test_options
 
 
-@contextmanager
-def _one_thread():
-    """Torch and BLAS on one thread: the same numbers here or in a worker, and two workers do not
-    fight over two cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with threadpool_limits(1):
-            yield
-    finally:
-        torch.set_num_threads(threads)
-
-
 def _check_trial(trial):
     if not isinstance(trial, PixelsTrial):
         raise ValueError(f"trial must be a PixelsTrial (what run_trial returns); got {type(trial).__name__}.")
@@ -213,7 +200,7 @@ def run_trial(world, n, *, seed=0, representations=tuple(REPRESENTATIONS), test=
     for name, options in other_tests.items():
         _test_options(name, options, seed)
 
-    with _one_thread():
+    with one_thread():
         video = world.sample(n, seed=seed)
         trial = PixelsTrial(world=world, seed=seed, states=video.states, tasks=video.tasks)
         for name in progress_bar(names, progress=progress, desc="representations", unit="rep"):
@@ -262,10 +249,6 @@ def run_trials(worlds, n, *, seeds, n_jobs=1, **options):
     -------
     list of PixelsTrial
     """
-    from joblib import delayed
-
-    from .parallel import run_parallel
-
     for name, values in (("worlds", worlds), ("seeds", seeds)):
         if isinstance(values, str) or not hasattr(values, "__iter__"):
             raise ValueError(f"{name} must be a sequence (one entry per trial); got {values!r}.")

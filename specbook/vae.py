@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from .masking import MaskedTaskHeads
+from ._torch import one_thread
 from .progress import progress_bar
 from .validation import as_real_array, check_bool, check_device, check_int, check_memory, check_real, check_seed
 
@@ -187,13 +188,8 @@ class SpecialistVAE:
         x = self._tensor((obs - self._obs_mean) / self._obs_scale)
         u = self._tensor((tasks - self._task_mean) / self._task_scale)
 
-        threads = torch.get_num_threads()
-        if self.device == "cpu":
-            torch.set_num_threads(1)  # small networks: one thread is faster, and results do not depend on the core count
-        try:
+        with one_thread(self.device):
             self._train(x, u)
-        finally:
-            torch.set_num_threads(threads)
         self.network_.eval()
         return self
 

@@ -15,6 +15,30 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def _share_the_cores():
+    """Give each pytest-xdist worker its share of the cores for torch and BLAS threads.
+
+    Two workers on two cores, each with two busy-waiting torch threads, ran a neural test
+    five times slower than on one thread. Subprocesses (chapter kernels) inherit the share
+    through the environment unless it is already set.
+    """
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    for name in THREAD_VARIABLES:
+        os.environ.setdefault(name, str(threads))
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    threads = int(os.environ["OMP_NUM_THREADS"])
+    torch.set_num_threads(threads)
+    threadpool_limits(threads)
+
+
+_share_the_cores()
+
 STAGES = {
     "test_book.py": "book build",
     "test_browser.py": "browser test",
