@@ -78,15 +78,18 @@ sys.path.insert(0, str(ROOT))
 import networkx as nx  # noqa: E402
 
 import specbook  # noqa: E402
-from specbook import (baselines, cats, citests, collider, discovery, encoders, gan, identifiability,  # noqa: E402
-                      latent, metrics, multitest, plotting, profiles, recording, stats, theory, vae, video)
+from specbook import ci, metrics, plotting, stats  # noqa: E402
+from specbook.harness import profiles, recording  # noqa: E402
+from specbook.specialists import encoders, gan, identifiability, vae  # noqa: E402
+from specbook.tasks import baselines, discovery, multitest, theory  # noqa: E402
+from specbook.worlds import cats, collider, latent, video  # noqa: E402
 
 torch.set_num_threads(1)
 
 PACKAGE_DIR = str(Path(specbook.__file__).resolve().parent) + os.sep
 # The package's sources as imported: the check "was it a raise statement of ours" reads them, and
 # the files may be edited while the sweep runs (the traceback's line numbers are the imported ones).
-SOURCES = {str(path): path.read_text().splitlines() for path in Path(PACKAGE_DIR).glob("*.py")}
+SOURCES = {str(path): path.read_text().splitlines() for path in Path(PACKAGE_DIR).rglob("*.py")}
 OUTCOMES = ("clear", "deep", "garbage", "hang", "oom")
 MEMORY_HEADROOM = 4 * 2 ** 30          # address space a case may add to what the child starts with
 NOT_APPLICABLE = object()              # a family that does not apply to this base value (e.g. no columns of a 1-D array)
@@ -293,7 +296,7 @@ def warm_up():
     first time in a process) are done before the children are forked, not once per case."""
     fixtures = Fixtures()
     fixtures.z_tensor, fixtures.gan, fixtures.frame_vae, fixtures.cats, fixtures.video_sample  # noqa: B018
-    citests.NeuralCMI(hidden=4, epochs=1, n_permutations=5)(fixtures.xyz[:, 0], fixtures.xyz[:, 1], fixtures.xyz[:, 2:])
+    ci.NeuralCMI(hidden=4, epochs=1, n_permutations=5)(fixtures.xyz[:, 0], fixtures.xyz[:, 1], fixtures.xyz[:, 2:])
     metrics.jacobian_support(fixtures.vae.task_map, fixtures.z_tensor)
     baselines.group_lasso_tasks(fixtures.sample.states, fixtures.sample.tasks, n_lambdas=2, tol=1e-3)  # numba JIT
     import matplotlib.pyplot as plt
@@ -302,7 +305,7 @@ def warm_up():
 
 def _user_test(pvalue):
     def test(x, y, z=None):
-        return citests.CITestResult(statistic=0.0, pvalue=pvalue, method="user", n=len(x))
+        return ci.CITestResult(statistic=0.0, pvalue=pvalue, method="user", n=len(x))
     return test
 
 
@@ -444,8 +447,8 @@ ENTRIES = [
           extra=[("T not a multiple of L", lambda f: dict(T=7)), ("representative beyond L",
                                                                   lambda f: dict(representative=3)),
                  ("k == v", lambda f: dict(v=1)), ("v beyond the segments", lambda f: dict(v=4))]),
-    # citests -------------------------------------------------------------------------------
-    Entry("citests.ci_test", lambda f, **kw: citests.ci_test(**kw),
+    # ci ------------------------------------------------------------------------------------
+    Entry("ci.ci_test", lambda f, **kw: ci.ci_test(**kw),
           lambda f: dict(x=f.xyz[:, 0], y=f.xyz[:, 1], z=f.xyz[:, 2:]),
           dict(x="array,paired,-extra axis,-missing axis", y="array,paired,-extra axis,-missing axis",
                z="array,paired,optional,-missing axis,+empty list,+no columns", method="choice"),
@@ -455,22 +458,22 @@ ENTRIES = [
                  ("x equal to z", lambda f: dict(x=f.xyz[:, 2])),
                  ("constant x", lambda f: dict(x=np.ones(50))),
                  ("unknown option", lambda f: dict(nonsense=1))]),
-    Entry("citests.get_ci_test", lambda f, **kw: citests.get_ci_test(**kw), lambda f: dict(method="gcm"),
+    Entry("ci.get_ci_test", lambda f, **kw: ci.get_ci_test(**kw), lambda f: dict(method="gcm"),
           dict(method="choice"), extra=[("unknown option", lambda f: dict(nonsense=1)),
                                         ("option of a bad value", lambda f: dict(seed=-1))]),
-    Entry("citests.FisherZ", lambda f, **kw: citests.FisherZ(**kw), _none, dict(scalar_test="choice")),
-    Entry("citests.FisherZ.test_from_covariance", lambda f, **kw: citests.FisherZ().test_from_covariance(**kw),
+    Entry("ci.FisherZ", lambda f, **kw: ci.FisherZ(**kw), _none, dict(scalar_test="choice")),
+    Entry("ci.FisherZ.test_from_covariance", lambda f, **kw: ci.FisherZ().test_from_covariance(**kw),
           lambda f: dict(cov=np.cov(f.xyz.T), n=50, x_idx=0, y_idx=1, z_idx=(2,)),
           dict(cov="array,-fewer rows", n="count", x_idx="index,+list", y_idx="index,+list", z_idx="nodes"),
           extra=[("non-symmetric cov", lambda f: dict(cov=np.triu(np.cov(f.xyz.T)))),
                  ("not positive definite", lambda f: dict(cov=-np.eye(3))), ("x_idx == y_idx", lambda f: dict(y_idx=0))]),
-    Entry("citests.GCM", lambda f, **kw: citests.GCM(**kw)(f.xyz[:, 0], f.xyz[:, 1], f.xyz[:, 2:]), _none,
+    Entry("ci.GCM", lambda f, **kw: ci.GCM(**kw)(f.xyz[:, 0], f.xyz[:, 1], f.xyz[:, 2:]), _none,
           dict(regressor="choice", n_features="size,+huge", seed="seed")),  # capped at n // 16
-    Entry("citests.KnnCMI", lambda f, **kw: citests.KnnCMI(**kw)(f.xyz[:, 0], f.xyz[:, 1], f.xyz[:, 2:]),
+    Entry("ci.KnnCMI", lambda f, **kw: ci.KnnCMI(**kw)(f.xyz[:, 0], f.xyz[:, 1], f.xyz[:, 2:]),
           lambda f: dict(n_permutations=10),
           dict(k="size", k_perm="size", n_permutations="count", transform="choice", residualize="choice,optional",
                include_self="flag", seed="seed")),
-    Entry("citests.NeuralCMI", lambda f, **kw: citests.NeuralCMI(**kw)(f.xyz[:, 0], f.xyz[:, 1], f.xyz[:, 2:]),
+    Entry("ci.NeuralCMI", lambda f, **kw: ci.NeuralCMI(**kw)(f.xyz[:, 0], f.xyz[:, 1], f.xyz[:, 2:]),
           lambda f: dict(hidden=4, epochs=1, n_permutations=5),
           dict(hidden="size", epochs="count", n_negatives="size", k_perm="size", n_permutations="count",
                device="device", seed="seed")),

@@ -1,13 +1,13 @@
 """Baselines on the paper's synthetic structure-recovery setting: a table, not a timed test.
 
 Linear-Gaussian ColliderWorld, n = 10,000, T = 20, M = 4, L = 2, default parameters, one world
-per seed (world seed ``s``, sampling seed ``s + 1``, as in :mod:`specbook.benchmark`), seeds 0..9.
+per seed (world seed ``s``, sampling seed ``s + 1``, as in :mod:`specbook.experiments.structure`), seeds 0..9.
 For each method: accuracy (share of the N x M segment-task matrix right), Matthews correlation
 (scikit-learn's ``matthews_corrcoef`` over the flattened matrix; 0 when a matrix is constant),
 false positives and negatives per run (mean), and seconds per run (median; BLAS limited to one
 thread). Like for like: Algorithm 1 (Fisher z, alpha = 0.05; the paper's collider test and the
 book's intersection-union query), SelTask and CCA each run their tests once per world and are
-decided under every rule of ``specbook.benchmark.RULES`` (uncorrected, the paper's rule;
+decided under every rule of ``specbook.experiments.structure.RULES`` (uncorrected, the paper's rule;
 Bonferroni; Holm; Benjamini-Hochberg) from the same p-values; Group Lasso (BIC, no test) has one
 row. The last row is an ablation: SelTask's significant pairs (its default rule, BH) labelled
 directly, to show what the factorisation adds. Seconds per run: the one run of the tests plus
@@ -36,13 +36,13 @@ from sklearn.metrics import matthews_corrcoef  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 from specbook import ColliderWorld  # noqa: E402
-from specbook.baselines import BASELINES, group_lasso_tasks  # noqa: E402
+from specbook.tasks.baselines import BASELINES, group_lasso_tasks  # noqa: E402
 
 
 def methods():
     """Name to ``f(states, tasks, L, seed)`` returning a dict of row name to result."""
-    from specbook.benchmark import RULES, recorrect
-    from specbook.discovery import discover_tasks
+    from specbook.experiments.structure import RULES, recorrect
+    from specbook.tasks.discovery import discover_tasks
 
     def under_rules(name, run):
         def rows(s, g, L, seed):

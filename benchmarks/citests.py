@@ -47,7 +47,7 @@ import torch  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from specbook.citests import FisherZ, get_ci_test  # noqa: E402
+from specbook.ci import FisherZ, get_ci_test  # noqa: E402
 
 torch.set_num_threads(1)
 

@@ -3,7 +3,7 @@
 Every setting trains one GAN per seed on the chapter's book-profile data (20,000 rendered
 32 x 32 cats, seed 0) with the chapter's schedule (no l1 for the first fifth of the steps,
 lambda rising over the next three fifths), and is scored as the chapter scores it: edit
-success and nuisance drift (``specbook.editing.score_edits``, 500 edits per task), the
+success and nuisance drift (``specbook.specialists.editing.score_edits``, 500 edits per task), the
 Frechet distance to rendered cats, how many latents each task reads, and the largest R^2 of
 a nuisance group from a task's latents (``task_latent_entanglement``). It also prints how many
 cats the renderer draws per second (target >= 200), a number chapter 8 records but, being
@@ -29,9 +29,9 @@ from pathlib import Path
 import pandas as pd
 
 import specbook as sb
-from specbook.cats import CatRenderer, NUISANCE_GROUPS
-from specbook.editing import CatFactorPredictor, EditEvaluator, score_edits, task_latent_entanglement
-from specbook.gan import SpecialistGAN
+from specbook.worlds.cats import CatRenderer, NUISANCE_GROUPS
+from specbook.specialists.editing import CatFactorPredictor, EditEvaluator, score_edits, task_latent_entanglement
+from specbook.specialists.gan import SpecialistGAN
 from specbook.parallel import fit_many
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -21,8 +21,8 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 import specbook as sb
-from specbook.pixels import REPRESENTATIONS, run_trials, summarise, video_specialists
-from specbook.video import AgentVideoWorld
+from specbook.experiments.pixels import REPRESENTATIONS, run_trials, summarise, video_specialists
+from specbook.worlds.video import AgentVideoWorld
 
 
 def main():

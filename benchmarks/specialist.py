@@ -21,8 +21,8 @@ from pathlib import Path
 import pandas as pd
 
 import specbook as sb
-from specbook.identifiability import fit_models, latent_alignment, task_block_scores
-from specbook.latent import example_world
+from specbook.specialists.identifiability import fit_models, latent_alignment, task_block_scores
+from specbook.worlds.latent import example_world
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -12,29 +12,37 @@ try:
 except PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0.0.0+unknown"
 
-#: Submodules reachable as attributes (``specbook.theory``) without importing them first.
-_SUBMODULES = ("cats", "editing", "encoders", "gan", "identifiability", "latent", "metrics", "pixels", "profiles",
-               "theory", "video")
+#: Submodules reachable as attributes (``specbook.theory`` is ``specbook.tasks.theory``) without
+#: importing them first: the short names chapters have always used.
+_SUBMODULES = {
+    "cats": "worlds.cats", "latent": "worlds.latent", "video": "worlds.video",
+    "theory": "tasks.theory",
+    "editing": "specialists.editing", "encoders": "specialists.encoders", "gan": "specialists.gan",
+    "identifiability": "specialists.identifiability",
+    "pixels": "experiments.pixels",
+    "metrics": "metrics",
+    "profiles": "harness.profiles",
+}
 
 #: Public name -> (module, attribute in it).
 _NAMES = {
-    "CatRenderer": ("cats", "CatRenderer"),
-    "ci_test": ("citests", "ci_test"),
-    "get_ci_test": ("citests", "get_ci_test"),
-    "ColliderWorld": ("collider", "ColliderWorld"),
-    "WorldSample": ("collider", "WorldSample"),
-    "FrameVAE": ("encoders", "FrameVAE"),
-    "TaskDiscovery": ("discovery", "TaskDiscovery"),
-    "band_set": ("discovery", "band_set"),
-    "discover_tasks": ("discovery", "discover_tasks"),
-    "oracle_tasks": ("discovery", "oracle_tasks"),
-    "SpecialistGAN": ("gan", "SpecialistGAN"),
-    "LatentSample": ("latent", "LatentSample"),
-    "TaskLatentWorld": ("latent", "TaskLatentWorld"),
-    "get_profile": ("profiles", "get"),
-    "record": ("recording", "record"),
-    "SpecialistVAE": ("vae", "SpecialistVAE"),
-    "AgentVideoWorld": ("video", "AgentVideoWorld"),
+    "CatRenderer": ("worlds.cats", "CatRenderer"),
+    "ci_test": ("ci", "ci_test"),
+    "get_ci_test": ("ci", "get_ci_test"),
+    "ColliderWorld": ("worlds.collider", "ColliderWorld"),
+    "WorldSample": ("worlds.collider", "WorldSample"),
+    "FrameVAE": ("specialists.encoders", "FrameVAE"),
+    "TaskDiscovery": ("tasks.discovery", "TaskDiscovery"),
+    "band_set": ("tasks.discovery", "band_set"),
+    "discover_tasks": ("tasks.discovery", "discover_tasks"),
+    "oracle_tasks": ("tasks.discovery", "oracle_tasks"),
+    "SpecialistGAN": ("specialists.gan", "SpecialistGAN"),
+    "LatentSample": ("worlds.latent", "LatentSample"),
+    "TaskLatentWorld": ("worlds.latent", "TaskLatentWorld"),
+    "get_profile": ("harness.profiles", "get"),
+    "record": ("harness.recording", "record"),
+    "SpecialistVAE": ("specialists.vae", "SpecialistVAE"),
+    "AgentVideoWorld": ("worlds.video", "AgentVideoWorld"),
 }
 
 __all__ = [*_NAMES, *_SUBMODULES, "__version__"]
@@ -42,7 +50,7 @@ __all__ = [*_NAMES, *_SUBMODULES, "__version__"]
 
 def __getattr__(name):
     if name in _SUBMODULES:
-        value = import_module(f".{name}", __name__)
+        value = import_module(f".{_SUBMODULES[name]}", __name__)
     elif name in _NAMES:
         module, attribute = _NAMES[name]
         value = getattr(import_module(f".{module}", __name__), attribute)

@@ -36,8 +36,8 @@ import sys
 import time
 from pathlib import Path
 
-from .checking import check_run
-from .profiles import PROFILES
+from .harness.checking import check_run
+from .harness.profiles import PROFILES
 
 # The shell's status for a process stopped by SIGINT (128 + 2).
 _INTERRUPTED = 130
@@ -62,7 +62,7 @@ def _add_run_command(commands) -> None:
     run.add_argument("--notebooks", type=Path, metavar="DIR",
                      help="folder of the chapters (default: ./notebooks)")
     run.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
-    # The choices of specbook.runner.EXECUTORS, spelled out: the runner needs papermill to import.
+    # The choices of specbook.harness.runner.EXECUTORS, spelled out: the runner needs papermill to import.
     run.add_argument("--executor", choices=("local", "dask"), default="local",
                      help="where chapters run: local (this machine's processes) or dask (tasks on a "
                           "Dask cluster, as are the fits the chapters fan out); default: local")
@@ -74,7 +74,7 @@ def _add_run_command(commands) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     # Imported here: papermill is an optional extra (specbook[run]) and slow to import; `check` needs neither.
-    from .runner import RunInterrupted, run_chapters
+    from .harness.runner import RunInterrupted, run_chapters
 
     try:
         result = run_chapters(
@@ -128,7 +128,7 @@ def _add_assignments_command(commands) -> None:
 
 
 def _assignments(args: argparse.Namespace) -> int:
-    from .assignments import make_assignments
+    from .harness.assignments import make_assignments
 
     written = make_assignments(args.chapters or None, args.out, notebooks_dir=args.notebooks,
                                profile=args.profile)
@@ -152,8 +152,8 @@ def _add_report_command(commands) -> None:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from .provenance import staleness
-    from .reproduction import judge_run, read_run, write_report
+    from .harness.provenance import staleness
+    from .harness.reproduction import judge_run, read_run, write_report
 
     written = write_report(args.run_dir, args.out, strict=args.strict)  # refuses a dirty (or, strict, stale) run
     for verdict in judge_run(args.run_dir):
@@ -205,7 +205,7 @@ def _report_build(built, start: float, done: str, failed: str) -> int:
 
 
 def _book(args: argparse.Namespace) -> int:
-    from .book import build_book
+    from .harness.book import build_book
 
     start = time.perf_counter()
     built = build_book(args.root, args.out, profile=args.profile, jobs=args.jobs, progress=args.progress)
@@ -214,7 +214,7 @@ def _book(args: argparse.Namespace) -> int:
 
 
 def _pdf(args: argparse.Namespace) -> int:
-    from .pdf import build_pdf
+    from .harness.pdf import build_pdf
 
     start = time.perf_counter()
     built = build_pdf(args.root, args.out, profile=args.profile, jobs=args.jobs, progress=args.progress)

@@ -99,7 +99,7 @@ def mean_average_precision(assignment, statistics, *, per_task=False):
     assignment : array-like of shape (N, M), bool
         The true segment-task matrix.
     statistics : array-like of shape (M, N, N)
-        Statistics laid out like :attr:`specbook.discovery.TaskDiscovery.statistics` (only the
+        Statistics laid out like :attr:`specbook.tasks.discovery.TaskDiscovery.statistics` (only the
         entries ``k < v`` are read).
     per_task : bool, default=False
         Also return the average precision of each task (NaN for a task with no dependent pair,

@@ -1,6 +1,6 @@
 """Fitting several models at once: in worker processes (joblib), or as tasks on a Dask cluster.
 
-Every fan-out of the package (:func:`fit_many`, :func:`specbook.pixels.run_trials`) goes
+Every fan-out of the package (:func:`fit_many`, :func:`specbook.experiments.pixels.run_trials`) goes
 through :func:`run_parallel`. Where the environment variable :data:`DASK_SCHEDULER_ENV`
 names a Dask scheduler, as ``python -m specbook run --executor dask`` does in the chapter
 kernels, the calls become tasks on that cluster; otherwise they run in joblib's loky

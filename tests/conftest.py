@@ -92,11 +92,11 @@ def reference_library():
 
 @pytest.fixture(scope="session")
 def smoke_run(tmp_path_factory):
-    """Every chapter run once at the smoke profile (a :class:`specbook.runner.RunResult`).
+    """Every chapter run once at the smoke profile (a :class:`specbook.harness.runner.RunResult`).
 
     Shared by test_chapters.py and test_glue.py, which run on one xdist worker (group "smoke").
     """
-    from specbook.runner import run_chapters
+    from specbook.harness.runner import run_chapters
 
     out = tmp_path_factory.mktemp("run") / "smoke"
     return run_chapters(profile="smoke", out=out, notebooks_dir=ROOT / "notebooks", jobs=2, progress=False)
@@ -114,7 +114,7 @@ def book(tmp_path_factory):
 
     Building takes about 16 minutes alone (every chapter at the ``book`` profile, two at a time). To reuse a book
     that is already built, set ``SPECBOOK_BUILT_BOOK`` to its ``_build/html`` folder, e.g.
-    ``SPECBOOK_BUILT_BOOK=_build/html .venv/bin/pytest tests/test_browser.py``; the tests then
+    ``SPECBOOK_BUILT_BOOK=_build/html .venv/bin/pytest tests/book/test_browser.py``; the tests then
     check that book as it is (a book built at another profile may fail the content checks of
     test_book.py).
     """

@@ -1,0 +1,970 @@
+"""Execute the book's chapters with papermill and gather the numbers they record.
+
+Each chapter ``notebooks/NN_slug.ipynb`` is executed with its ``PROFILE`` and
+``SEED`` parameters injected; what it passes to :func:`specbook.record` lands
+in the run folder::
+
+    runs/<profile>/
+        notebooks/<stem>.ipynb   executed chapters (a failed one keeps its traceback)
+        metrics/<stem>.json      what each chapter recorded
+        state.json               input hash and status per chapter, for ``resume``
+        cache/                   trained networks (checkpoints), picked up by a rerun
+        metrics.json             everything above plus provenance; read by ``check``
+        report.md                the same, for people
+
+A chapter that fails does not stop the run; the failures are reported at the
+end. ``python -m specbook check`` then compares ``metrics.json`` with
+``expected/<profile>.json``.
+
+The folder never passes off a partial result as a whole one. Every file is
+written whole or not at all (:mod:`specbook.harness.files`). A chapter is "running" in
+``state.json`` from before it starts until its notebook has finished ("passed"
+or "failed"); ``resume`` reuses only a "passed" chapter whose inputs match and
+whose files are there. SIGINT (Ctrl-C) or SIGTERM stops the worker processes and
+kernels, marks the unfinished chapters "interrupted" (without numbers) in
+``state.json``, ``metrics.json`` and ``report.md``, and raises
+:class:`RunInterrupted`; a run killed outright leaves them "running". ``check``
+and ``report`` refuse a folder with such chapters until they are run again. A
+run into a folder holding a run of another profile or seed is refused unless
+``force``; with the same profile and seed, the chapters not run this time keep
+their entries in ``metrics.json``.
+
+Chapters run in this process or in worker processes (``executor="local"``), or as
+tasks on a Dask cluster (``executor="dask"``), whose scheduler address the chapter
+kernels then find in :data:`specbook.parallel.DASK_SCHEDULER_ENV`, so that their own
+fan-outs (seeds, models) become tasks on the same cluster.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import multiprocessing
+import numbers
+import os
+import platform
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import closing, contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import nbformat
+import papermill
+from papermill.exceptions import PapermillExecutionError
+from tqdm.auto import tqdm
+
+from .cache import CACHE_ENV
+from ..parallel import DASK_SCHEDULER_ENV, import_distributed
+from .profiles import Profile
+from .profiles import get as get_profile
+from ..progress import PROGRESS_ENV
+from .files import write_json_atomic, write_text_atomic
+from .provenance import INCOMPLETE_STATUSES, PACKAGE_DIR, file_digest, source_digests
+from .recording import METRICS_ENV, read_metrics
+from ..validation import check_seed
+
+__all__ = ["RunResult", "RunInterrupted", "default_jobs", "run_chapters", "find_chapters", "CHAPTER_FILE", "EXECUTORS"]
+
+_BLAS_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+# Jupyter's own backend, whatever the caller's MPLBACKEND: the executed notebooks keep their
+# figures, and the book is rendered from them.
+_INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
+# A Dask Nanny sets these for its worker process (glibc then hands freed memory back at once).
+# A chapter's kernel goes without them, as under the local executor: with them, chapter 8's
+# renderer draws about three times fewer images per second.
+_DASK_WORKER_ONLY_VARIABLES = ("MALLOC_TRIM_THRESHOLD_",)
+
+#: File names the runner treats as chapters: two digits, an underscore, a lower-case slug.
+CHAPTER_FILE = re.compile(r"^\d\d_[a-z0-9_]+\.ipynb$")
+
+#: Memory a chapter of the book profile may take at its peak (chapters 8 and 9 train networks), in GiB.
+MEMORY_PER_CHAPTER_GIB = 4
+
+#: Where :func:`run_chapters` can execute chapters: here and in local worker processes, or on a Dask cluster.
+EXECUTORS = ("local", "dask")
+
+# os.environ is one per process: a Dask worker process executes one chapter at a time.
+_WORKER_CHAPTER_LOCK = threading.Lock()
+
+# The signals that stop a run: Ctrl-C, and what `kill` or a batch system sends.
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+# Seconds a worker process has to shut its chapter's kernel down after a stop signal, before it is killed.
+_WORKER_STOP_SECONDS = 30.0
+
+
+@dataclass
+class RunResult:
+    """What :func:`run_chapters` did.
+
+    Attributes
+    ----------
+    out : Path
+        The run folder.
+    metrics : dict
+        The contents written to ``out / "metrics.json"``: the chapters of this run and
+        those an earlier run into the same folder left there (see `kept`).
+    failed : list of str
+        Stems of the chapters in ``metrics.json`` that raised, in chapter order.
+    interrupted : list of str
+        Stems of the chapters that an interruption stopped before their notebook finished.
+    kept : list of str
+        Stems of the chapters this run did not select, whose entries an earlier run into
+        the same folder left in ``metrics.json``.
+    """
+
+    out: Path
+    metrics: dict
+    failed: list[str] = field(default_factory=list)
+    interrupted: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when every chapter in the run folder ran to the end."""
+        return not self.failed and not self.interrupted
+
+    def failure_messages(self) -> list[str]:
+        """One line per failed chapter: the cell, the exception and the executed notebook."""
+        return [_failure_message(stem, self.metrics["chapters"][stem], self.out) for stem in self.failed]
+
+    def summary(self) -> str:
+        """A few lines: one per chapter, then the totals and where the report is."""
+        chapters = self.metrics["chapters"]
+        width = max(map(len, chapters), default=0)
+        lines = [f"run folder: {self.out}"]
+        for stem, chapter in chapters.items():
+            status = chapter["status"] + _status_note(stem, chapter, self.kept)
+            lines.append(f"  {stem:<{width}}  {status:<20} {_seconds(chapter['seconds']):>8} s  "
+                         f"{len(chapter['metrics'])} metric(s)")
+        resumed = sum(chapter["resumed"] for chapter in chapters.values())
+        passed = sum(chapter["status"] == "passed" for chapter in chapters.values())
+        lines.append(
+            f"{len(chapters)} chapter(s): {passed} passed ({resumed} resumed, {len(self.kept)} kept from an "
+            f"earlier run), {len(self.failed)} failed, {len(self.interrupted)} interrupted, "
+            f"{self.metrics['total_seconds']:.1f} s; report: {self.out / 'report.md'}"
+        )
+        return "\n".join(lines)
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Raised by :func:`run_chapters` when SIGINT (Ctrl-C) or SIGTERM stopped the run.
+
+    By then the worker processes and kernels are stopped and the run folder is
+    consistent: the chapters that did not finish are "interrupted" in ``state.json``
+    and ``metrics.json`` (without numbers) and ``--resume`` runs them again.
+
+    Attributes
+    ----------
+    result : RunResult
+        The run folder as written after the interruption.
+    """
+
+    def __init__(self, result: RunResult):
+        super().__init__(f"interrupted: chapter(s) {', '.join(result.interrupted)} did not finish")
+        self.result = result
+
+
+def _status_note(stem: str, chapter: dict, kept) -> str:
+    if stem in kept:
+        return " (kept)"
+    return " (resumed)" if chapter["resumed"] else ""
+
+
+def _seconds(seconds) -> str:
+    """Seconds with one decimal; "-" for a chapter that did not finish."""
+    return "-" if seconds is None else f"{seconds:.1f}"
+
+@dataclass(frozen=True)
+class _ChapterJob:
+    """Everything one chapter's execution needs; picklable, so a worker process can take it."""
+
+    stem: str
+    notebook: Path
+    executed: Path
+    metrics_file: Path
+    parameters: dict
+    timeout: float
+    cwd: Path
+    blas_threads: int
+    cache_dir: Path
+    dask_scheduler: str | None = None
+
+
+def find_chapters(notebooks_dir) -> dict[str, Path]:
+    """Map the stem of every chapter file in `notebooks_dir` to its path, in chapter order.
+
+    Parameters
+    ----------
+    notebooks_dir : str or Path
+        Folder holding ``NN_slug.ipynb`` files; other files are ignored.
+
+    Returns
+    -------
+    dict of str to Path
+    """
+    notebooks_dir = Path(notebooks_dir)
+    return {
+        path.stem: path
+        for path in sorted(notebooks_dir.iterdir())
+        if path.is_file() and CHAPTER_FILE.match(path.name)
+    }
+
+
+def default_jobs() -> int:
+    """Chapters to execute at once by default: the cores this process may use, at most one per
+    :data:`MEMORY_PER_CHAPTER_GIB` GiB of memory available now, and at least one."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2 ** 30
+    except (AttributeError, ValueError, OSError):  # not a POSIX system that reports it: trust the cores
+        return max(1, cores)
+    return max(1, min(cores, int(available // MEMORY_PER_CHAPTER_GIB)))
+
+
+def run_chapters(chapters=None, *, profile="book", seed=0, out=None, jobs=None, resume=False,
+                 notebooks_dir=None, timeout=None, progress=True, executor="local",
+                 scheduler=None, force=False) -> RunResult:
+    """Execute chapters with papermill and write the run folder.
+
+    Parameters
+    ----------
+    chapters : str or list of str, optional
+        Chapters to run, each by full stem (``"01_collider_world"``) or number
+        (``"01"``). None runs every chapter.
+    profile : {"smoke", "book", "full"}, default="book"
+        Profile injected as ``PROFILE``; see :mod:`specbook.harness.profiles`.
+    seed : int, default=0
+        Seed injected as ``SEED``, in [0, 2**32).
+    out : str or Path, optional
+        Run folder; default ``runs/<profile>``. A folder holding a run with the same
+        profile and seed takes this run's chapters beside its others (their entries in
+        ``metrics.json`` are kept); one holding a run with another profile or seed is
+        refused unless `force`.
+    jobs : int, optional
+        Chapters executed at once; default :func:`default_jobs` (the cores available, at
+        most one per 4 GiB of free memory). Above 1, each runs in its own worker process;
+        with ``executor="dask"``, each on a Dask worker of its own.
+    resume : bool, default=False
+        Skip a chapter that passed in `out` with the same inputs (notebook bytes,
+        profile, seed, timeout and specbook's source), and whose executed notebook and
+        metrics file are there, and reuse its results. A chapter that was running when
+        a run was interrupted or killed is run again.
+    notebooks_dir : str or Path, optional
+        Folder of the chapters; default ``./notebooks`` if it exists, else the
+        ``notebooks`` folder next to the specbook package.
+    timeout : float, optional
+        Seconds one cell may run; default the profile's ``cell_timeout``.
+    progress : bool, default=True
+        Show a progress bar over the chapters on stderr.
+    executor : {"local", "dask"}, default="local"
+        ``"local"`` executes the chapters in this process, or in `jobs` worker
+        processes. ``"dask"`` makes each chapter a task on a Dask cluster (needs
+        ``pip install "specbook[dask]"``) and passes the scheduler's address to the
+        chapter kernels, so that the package's fan-outs in them
+        (:func:`specbook.parallel.fit_many`, :func:`specbook.experiments.pixels.run_trials`)
+        become tasks on the same cluster. The numbers do not depend on the executor.
+    scheduler : str, optional
+        Only with ``executor="dask"``: address of the scheduler of a running cluster
+        (``"tcp://host:8786"``). Its workers must see the notebooks and the run folder
+        at the same paths, and have the same environment. None starts a
+        ``LocalCluster`` of `jobs` single-threaded worker processes for the run.
+    force : bool, default=False
+        Replace a run of another profile or seed in `out` (its chapters' files and
+        entries are removed) instead of refusing.
+
+    Returns
+    -------
+    RunResult
+        Failed chapters are listed in ``RunResult.failed``; nothing is raised for them.
+
+    Raises
+    ------
+    RunInterrupted
+        On SIGINT (Ctrl-C) or SIGTERM, after stopping the chapters' processes and
+        kernels and writing the run folder (the unfinished chapters "interrupted").
+    """
+    sizes = get_profile(profile)
+    seed = check_seed(seed)
+    notebooks_dir = _resolve_notebooks_dir(notebooks_dir)
+    selected = _select_chapters(chapters, find_chapters(notebooks_dir), notebooks_dir)
+    if jobs is None:
+        jobs = default_jobs()
+    elif isinstance(jobs, bool) or not isinstance(jobs, numbers.Integral) or jobs < 1:
+        raise ValueError(f"jobs must be an integer >= 1; got {jobs!r}.")
+    if timeout is None:
+        timeout = sizes.cell_timeout
+    elif isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or timeout <= 0:
+        raise ValueError(f"timeout must be a positive number of seconds per cell; got {timeout!r}.")
+    _check_executor(executor, scheduler)
+    out = Path("runs") / profile if out is None else Path(out)
+    earlier = _earlier_run(out, profile, seed, force)
+    blas_threads = max(1, (os.cpu_count() or 1) // jobs)
+
+    # The cluster is reached before anything is written, so a wrong address leaves no run folder.
+    with _chapter_executor(executor, scheduler, jobs, blas_threads) as (execute_all, dask_scheduler):
+        # Provenance is taken before anything is written, so the run's own output cannot make the tree dirty.
+        git_commit = _git(["rev-parse", "HEAD"], notebooks_dir.parent)
+        git_status = _git(["status", "--porcelain"], notebooks_dir.parent)
+        _make_run_folder(out)
+        earlier.remove_files(out)
+        state = earlier.state
+        started = datetime.now(timezone.utc)
+        clock = time.perf_counter()
+
+        source_digest = _specbook_source_digest()
+        sources = source_digests()  # taken with the hash above: the sources the chapters ran on
+        outcomes, hashes, pending = {}, {}, []
+        for stem, notebook in selected.items():
+            job = _ChapterJob(
+                stem=stem,
+                notebook=notebook,
+                executed=(out / "notebooks" / f"{stem}.ipynb").resolve(),
+                metrics_file=(out / "metrics" / f"{stem}.json").resolve(),
+                parameters={"PROFILE": profile, "SEED": seed},
+                timeout=timeout,
+                cwd=notebooks_dir,
+                blas_threads=blas_threads,
+                cache_dir=(out / "cache").resolve(),
+                dask_scheduler=dask_scheduler,
+            )
+            hashes[stem] = _input_hash(notebook, sizes, seed, timeout, source_digest)
+            previous = state.get(stem, {})
+            if (resume and previous.get("status") == "passed" and previous.get("input_hash") == hashes[stem]
+                    and job.executed.exists() and job.metrics_file.exists()):
+                outcomes[stem] = {"status": "passed", "seconds": previous["seconds"], "resumed": True,
+                                  "error": None}
+            else:
+                pending.append(job)
+
+        header = {
+            "profile": profile, "seed": seed, "profile_sizes": sizes.as_dict(), "timeout": timeout,
+            "executor": executor, "jobs": int(jobs), "dask_scheduler": dask_scheduler,
+            "specbook_version": _specbook_version(), "git_commit": git_commit,
+            "git_dirty": None if git_status is None else bool(git_status), "source_files": sources,
+            "python": platform.python_version(), "packages": _package_versions(), "platform": platform.platform(),
+            "notebooks_dir": str(notebooks_dir), "started": started.isoformat(timespec="seconds"),
+        }
+
+        def set_state(stem, status, seconds):
+            state[stem] = {"status": status, "input_hash": hashes[stem], "seconds": seconds,
+                           "profile": profile, "seed": seed}
+
+        # Marked before they start: a run killed outright leaves them "running", which
+        # neither --resume nor check nor report takes for a result.
+        for job in pending:
+            set_state(job.stem, "running", None)
+        write_json_atomic(out / "state.json", state)
+        try:
+            with _signals_interrupt(), tqdm(total=len(selected), desc=f"specbook run ({profile})",
+                                            unit="chapter", file=sys.stderr, disable=not progress) as bar:
+                bar.update(len(outcomes))
+                with closing(execute_all(pending)) as finished:
+                    for job, outcome in finished:
+                        outcomes[job.stem] = {**outcome, "resumed": False}
+                        set_state(job.stem, outcome["status"], outcome["seconds"])
+                        write_json_atomic(out / "state.json", state)  # after every chapter, for --resume
+                        bar.set_postfix_str(job.stem)
+                        bar.update()
+        except KeyboardInterrupt:
+            # The executor has stopped the workers and kernels on its way out (closing above).
+            # Further signals would only stop the writing that makes the folder consistent.
+            with _signals_ignored():
+                for job in pending:
+                    if job.stem not in outcomes:
+                        outcomes[job.stem] = {"status": "interrupted", "seconds": None, "resumed": False,
+                                              "error": None}
+                        set_state(job.stem, "interrupted", None)
+                        job.metrics_file.unlink(missing_ok=True)  # what it recorded is half a chapter
+                write_json_atomic(out / "state.json", state)
+                result = _write_run_files(out, selected, outcomes, earlier.chapters, header, clock)
+            raise RunInterrupted(result) from None
+
+    return _write_run_files(out, selected, outcomes, earlier.chapters, header, clock)
+
+
+def _write_run_files(out: Path, selected: dict, outcomes: dict, kept_chapters: dict, header: dict,
+                     clock: float) -> RunResult:
+    """Write ``metrics.json`` and ``report.md`` from this run's outcomes and the chapters kept from an earlier run."""
+    chapter_entries = dict(kept_chapters)
+    for stem in selected:
+        outcome = outcomes[stem]
+        chapter_entries[stem] = {
+            "status": outcome["status"],
+            "seconds": outcome["seconds"],
+            "resumed": outcome["resumed"],
+            # An interrupted chapter's numbers, if any, are half a chapter's: none are reported.
+            "metrics": {} if outcome["status"] == "interrupted" else read_metrics(out / "metrics" / f"{stem}.json"),
+            "error": outcome["error"],
+            "executed_notebook": f"notebooks/{stem}.ipynb",
+            # What `report` compares with a checkout to tell whether the numbers are stale.
+            "notebook_sha256": file_digest(selected[stem]),
+        }
+    metrics = {
+        **header,
+        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "total_seconds": round(time.perf_counter() - clock, 3),
+        "chapters": dict(sorted(chapter_entries.items())),  # chapter order: stems start with their number
+    }
+    write_json_atomic(out / "metrics.json", metrics)
+    result = RunResult(
+        out=out, metrics=metrics,
+        failed=[stem for stem, chapter in metrics["chapters"].items() if chapter["status"] == "failed"],
+        interrupted=[stem for stem, chapter in metrics["chapters"].items() if chapter["status"] in INCOMPLETE_STATUSES],
+        kept=[stem for stem in metrics["chapters"] if stem not in selected],
+    )
+    write_text_atomic(out / "report.md", _render_report(result))
+    return result
+
+
+@dataclass
+class _EarlierRun:
+    """What an earlier run left in the run folder, as far as this run keeps it.
+
+    `state` is its ``state.json`` and `chapters` the chapter entries of its
+    ``metrics.json``; `replaced` names the chapters of a run of another profile or
+    seed that a forced run replaces (their files go, and nothing of theirs is kept).
+    """
+
+    state: dict = field(default_factory=dict)
+    chapters: dict = field(default_factory=dict)
+    replaced: set = field(default_factory=set)
+
+    def remove_files(self, out: Path) -> None:
+        for stem in self.replaced:
+            (out / "notebooks" / f"{stem}.ipynb").unlink(missing_ok=True)
+            (out / "metrics" / f"{stem}.json").unlink(missing_ok=True)
+
+
+def _earlier_run(out: Path, profile: str, seed: int, force: bool) -> _EarlierRun:
+    """Read the run already in `out`; refuse one of another profile or seed unless `force`."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"out={str(out)!r} is a file, not a folder; pass a folder for the run (CLI: --out DIR).")
+    state = _read_earlier(out / "state.json", force)
+    summary = _read_earlier(out / "metrics.json", force)
+    state = {stem: entry for stem, entry in state.items() if isinstance(entry, dict)}
+    chapters = summary.get("chapters") if isinstance(summary.get("chapters"), dict) else {}
+    recorded = {(summary.get("profile"), summary.get("seed"))} if "profile" in summary else set()
+    recorded |= {(entry.get("profile"), entry.get("seed")) for entry in state.values() if "profile" in entry}
+    others = sorted(recorded - {(profile, seed)}, key=repr)
+    if not others:
+        return _EarlierRun(state=state, chapters=chapters)
+    if not force:
+        other_profile, other_seed = others[0]
+        raise ValueError(
+            f"out={str(out)!r} holds a run with profile {other_profile!r} and seed {other_seed!r}, and this run has "
+            f"profile {profile!r} and seed {seed}; pass another folder (CLI: --out DIR), or force=True "
+            "(CLI: --force) to replace that run."
+        )
+    return _EarlierRun(replaced=set(state) | set(chapters))
+
+
+def _read_earlier(path: Path, force: bool) -> dict:
+    """A JSON object an earlier run wrote (empty when absent, or unreadable and `force`)."""
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        data = exc
+    if isinstance(data, dict) or force:
+        return data if isinstance(data, dict) else {}
+    problem = f"({data})" if isinstance(data, Exception) else "(not a JSON object)"
+    raise ValueError(f"{path} cannot be read {problem}; pass force=True (CLI: --force) to replace the run in "
+                     f"{path.parent}, or another folder (CLI: --out DIR).")
+
+
+def _make_run_folder(out: Path) -> None:
+    try:
+        (out / "notebooks").mkdir(parents=True, exist_ok=True)
+        (out / "metrics").mkdir(exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"out={str(out)!r}: cannot make the run folder there ({exc.strerror or exc}); pass a "
+                         "folder you can write to (CLI: --out DIR).") from None
+
+
+@contextmanager
+def _signals_interrupt():
+    """Make SIGTERM, like SIGINT, raise KeyboardInterrupt, and only the first of them (main thread only)."""
+    with _signal_handlers(_interrupt_once):
+        yield
+
+
+@contextmanager
+def _signals_ignored():
+    """Ignore SIGINT and SIGTERM for the duration (main thread only)."""
+    with _signal_handlers(signal.SIG_IGN):
+        yield
+
+
+@contextmanager
+def _signal_handlers(handler):
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set handlers; the caller's own then apply
+        return
+    saved = {number: signal.getsignal(number) for number in _STOP_SIGNALS}
+    for number in _STOP_SIGNALS:
+        signal.signal(number, handler)
+    try:
+        yield
+    finally:
+        for number, previous in saved.items():
+            signal.signal(number, signal.SIG_DFL if previous is None else previous)
+
+
+def _interrupt_once(signum, frame):
+    # A second signal (Ctrl-C pressed twice, or a SIGTERM after it) would interrupt the
+    # tear-down of the kernels and the writing of the run folder, which keep it consistent.
+    for number in _STOP_SIGNALS:
+        signal.signal(number, signal.SIG_IGN)
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def _check_executor(executor, scheduler) -> None:
+    if executor not in EXECUTORS:
+        raise ValueError(f"executor={executor!r} is not an executor; choose one of {list(EXECUTORS)}.")
+    if scheduler is None:
+        return
+    if executor != "dask":
+        raise ValueError(
+            f"scheduler={scheduler!r} is only used with executor='dask'; got executor={executor!r} "
+            "(CLI: --executor dask --scheduler ADDRESS)."
+        )
+    if not isinstance(scheduler, str) or not scheduler.strip():
+        raise ValueError(f"scheduler must be the address of a Dask scheduler, like 'tcp://host:8786'; "
+                         f"got {scheduler!r}.")
+
+
+def _resolve_notebooks_dir(notebooks_dir) -> Path:
+    if notebooks_dir is None:
+        notebooks_dir = Path.cwd() / "notebooks"
+        if not notebooks_dir.is_dir():
+            notebooks_dir = PACKAGE_DIR.parent / "notebooks"
+    notebooks_dir = Path(notebooks_dir).resolve()
+    if not notebooks_dir.is_dir():
+        raise ValueError(
+            f"notebooks_dir={str(notebooks_dir)!r} is not a folder; pass the folder that holds "
+            "the NN_slug.ipynb chapters (CLI: --notebooks DIR)."
+        )
+    return notebooks_dir
+
+
+def _select_chapters(chapters, available: dict[str, Path], notebooks_dir: Path) -> dict[str, Path]:
+    """Resolve chapter names (stems or number prefixes) to the available chapters, in chapter order."""
+    if not available:
+        raise ValueError(
+            f"notebooks_dir={str(notebooks_dir)!r} holds no chapter files "
+            f"(names like 01_collider_world.ipynb, matching {CHAPTER_FILE.pattern})."
+        )
+    if chapters is None:
+        return available
+    if isinstance(chapters, str):
+        chapters = [chapters]
+    wanted = set()
+    for name in chapters:
+        matches = [stem for stem in available if name in (stem, stem[:2])]
+        if len(matches) != 1:
+            reason = "matches several chapters" if matches else "is not a chapter"
+            raise ValueError(
+                f"chapters: {name!r} {reason} in {notebooks_dir}; give a full stem or a unique "
+                f"number from: {', '.join(available)}."
+            )
+        wanted.add(matches[0])
+    return {stem: path for stem, path in available.items() if stem in wanted}
+
+
+def _specbook_version() -> str:
+    """The installed package's version, from its metadata (the harness does not import the science)."""
+    try:
+        return importlib.metadata.version("specbook")
+    except importlib.metadata.PackageNotFoundError:  # running from a source tree that was not installed
+        return "0.0.0+unknown"
+
+
+def _specbook_source_digest() -> bytes:
+    """Digest of every ``.py`` file of the package, so editing specbook invalidates resumed results."""
+    package = PACKAGE_DIR
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py"), key=lambda p: p.relative_to(package).as_posix()):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.digest()
+
+
+def _input_hash(notebook: Path, sizes: Profile, seed, timeout, source_digest: bytes) -> str:
+    digest = hashlib.sha256(notebook.read_bytes() + b"\0")
+    settings = {"profile": sizes.name, "sizes": sizes.as_dict(), "seed": int(seed), "timeout": timeout}
+    digest.update(json.dumps(settings, sort_keys=True).encode() + b"\0")
+    digest.update(source_digest)
+    return digest.hexdigest()
+
+
+def _execute_all(jobs_to_run: list[_ChapterJob], jobs: int):
+    """Yield ``(job, outcome)`` as chapters finish, in-process or from worker processes.
+
+    Closed early (an interruption), it stops the worker processes and their kernels
+    before it returns.
+    """
+    if jobs == 1 or len(jobs_to_run) <= 1:
+        for job in jobs_to_run:
+            yield job, _execute_chapter(job)
+        return
+    # "spawn": a forked worker would inherit the parent's threads and kernel sockets.
+    context = multiprocessing.get_context("spawn")
+    earlier_children = set(multiprocessing.active_children())
+    pool = ProcessPoolExecutor(max_workers=min(jobs, len(jobs_to_run)), mp_context=context,
+                               initializer=_quit_on_stop_signal)
+    try:
+        futures = {pool.submit(_execute_chapter_in_worker, job): job for job in jobs_to_run}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+    except BaseException:  # an interruption, a broken pool, or GeneratorExit when the caller stopped
+        _stop_workers(pool, [child for child in multiprocessing.active_children() if child not in earlier_children])
+        raise
+    pool.shutdown()
+
+
+def _stop_workers(pool: ProcessPoolExecutor, workers: list) -> None:
+    """Stop the worker processes of `pool` and the chapters they run, without waiting for queued chapters.
+
+    SIGTERM makes a worker's chapter raise KeyboardInterrupt, on which papermill
+    shuts the chapter's kernel down (a kernel runs in a session of its own, so no
+    signal reaches it); a worker still alive after :data:`_WORKER_STOP_SECONDS` is killed.
+    """
+    for worker in workers:
+        worker.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+    deadline = time.monotonic() + _WORKER_STOP_SECONDS
+    for worker in workers:
+        worker.join(max(0.0, deadline - time.monotonic()))
+    for worker in workers:
+        if worker.is_alive():
+            worker.kill()
+            worker.join()
+
+
+def _quit_on_stop_signal() -> None:
+    """Initializer of a worker process: a stop signal ends it quietly (no traceback) while it waits for a chapter."""
+    for number in _STOP_SIGNALS:
+        signal.signal(number, _quit)
+
+
+def _quit(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+def _execute_chapter_in_worker(job: _ChapterJob) -> dict:
+    """:func:`_execute_chapter` in a worker process: a stop signal interrupts the chapter, whose kernel is shut down."""
+    for number in _STOP_SIGNALS:
+        signal.signal(number, _interrupt_once)
+    try:
+        return _execute_chapter(job)
+    finally:
+        _quit_on_stop_signal()
+
+
+@contextmanager
+def _chapter_executor(executor: str, scheduler, jobs: int, blas_threads: int):
+    """Yield ``(execute_all, dask_scheduler)`` for one run.
+
+    ``execute_all(pending)`` yields ``(job, outcome)`` as chapters finish;
+    ``dask_scheduler`` is the address of the Dask scheduler the chapters run on (None
+    for the local executor). A cluster started here is closed on the way out.
+    """
+    if executor == "local":
+        yield (lambda pending: _execute_all(pending, jobs)), None
+        return
+    distributed = import_distributed()
+    with _dask_client(distributed, scheduler, jobs, blas_threads) as client:
+        yield (lambda pending: _execute_on_dask(pending, jobs, client)), client.scheduler.address
+
+
+@contextmanager
+def _dask_client(distributed, scheduler, jobs: int, blas_threads: int):
+    """A client of the cluster at `scheduler`, or of a LocalCluster of `jobs` workers started for the run."""
+    if scheduler is not None:
+        try:
+            client = distributed.Client(scheduler)
+        except (OSError, ValueError) as exc:  # refused, unreachable, timed out, not an address
+            raise ValueError(f"scheduler={scheduler!r}: no Dask scheduler answered there ({exc}).") from exc
+        with client:
+            yield client
+        return
+    import dask
+
+    # A chapter kernel inherits its worker's BLAS settings: give the workers those the local
+    # executor gives a kernel (a user's setting wins here too), and none of the worker-only
+    # settings. Each Nanny writes its settings (and a hash seed) into this process's
+    # environment as it starts its worker, so the environment is put back after.
+    worker_environment = {name: str(blas_threads) for name in _BLAS_THREAD_VARIABLES}
+    worker_environment.update(dict.fromkeys(_DASK_WORKER_ONLY_VARIABLES))  # None: not set
+    config = {f"distributed.nanny.pre-spawn-environ.{name}": value for name, value in worker_environment.items()}
+    with _restored_environment(), dask.config.set(config):
+        # A free port for the dashboard: another run, or the user's own cluster, may hold 8787.
+        cluster = distributed.LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
+                                           dashboard_address="127.0.0.1:0")
+    with cluster, distributed.Client(cluster) as client:
+        yield client
+
+
+def _execute_on_dask(jobs_to_run: list[_ChapterJob], jobs: int, client):
+    """Yield ``(job, outcome)`` as chapters finish on the cluster, at most `jobs` at once, one per worker."""
+    from distributed import as_completed
+
+    waiting, running = list(jobs_to_run), {}  # running: future -> (job, worker address)
+    finished = as_completed(loop=client.loop)
+
+    def start_chapters():
+        if waiting and not running:
+            client.wait_for_workers(1)  # a cluster of one's own may have no worker yet
+        busy = {worker for _, worker in running.values()}
+        idle = [worker for worker in client.nthreads() if worker not in busy]
+        while waiting and idle and len(running) < jobs:
+            job, worker = waiting.pop(0), idle.pop(0)
+            # Pinned to an idle worker; should that worker die, the scheduler may use another.
+            future = client.submit(_execute_chapter_on_worker, job, key=f"chapter-{job.stem}-{uuid.uuid4().hex}",
+                                   workers=[worker], allow_other_workers=True)
+            running[future] = (job, worker)
+            finished.add(future)
+
+    try:
+        start_chapters()
+        for future in finished:
+            job, _ = running.pop(future)
+            yield job, future.result()
+            start_chapters()
+    finally:
+        # When interrupted, drop the chapters not finished yet instead of waiting for them.
+        client.cancel(list(running))
+
+
+def _execute_chapter_on_worker(job: _ChapterJob) -> dict:
+    """:func:`_execute_chapter` as a Dask task.
+
+    The task leaves the worker's thread pool first: the chapter's kernel may send its
+    own fan-out to this cluster, and chapters holding every worker thread would wait
+    for it forever.
+    """
+    from distributed import secede
+
+    secede()
+    with _WORKER_CHAPTER_LOCK, _environment(dict.fromkeys(_DASK_WORKER_ONLY_VARIABLES)):
+        return _execute_chapter(job)
+
+
+def _execute_chapter(job: _ChapterJob) -> dict:
+    """Execute one chapter; return its status, seconds and error (None when it passed)."""
+    # Stale files would pass off an earlier run's results as this one's.
+    job.metrics_file.unlink(missing_ok=True)
+    job.executed.unlink(missing_ok=True)
+    error = None
+    start = time.perf_counter()
+    # The kernel inherits os.environ when it starts; that is how record() finds its file.
+    # Progress bars would fill the saved outputs with hundreds of lines.
+    # Trained networks are cached in the run folder, so a rerun (--resume) picks them up.
+    variables = {METRICS_ENV: str(job.metrics_file), "MPLBACKEND": _INLINE_BACKEND, PROGRESS_ENV: "0",
+                 CACHE_ENV: os.environ.get(CACHE_ENV, str(job.cache_dir))}
+    # Chapters running side by side share the cores: more BLAS threads than cores makes
+    # OpenBLAS spin and can slow small matrix products a hundredfold. A user's setting wins.
+    for name in _BLAS_THREAD_VARIABLES:
+        variables[name] = os.environ.get(name, str(job.blas_threads))
+    if job.dask_scheduler is not None:
+        # The kernel's fan-outs (specbook.parallel.run_parallel) become tasks on the same cluster.
+        variables[DASK_SCHEDULER_ENV] = job.dask_scheduler
+    with _environment(variables):
+        try:
+            papermill.execute_notebook(
+                str(job.notebook), str(job.executed), parameters=job.parameters,
+                kernel_name="python3", execution_timeout=job.timeout, cwd=str(job.cwd),
+                progress_bar=False, log_output=False,
+            )
+        except PapermillExecutionError as exc:
+            error = _error_entry(job, exc.ename, exc.evalue, exc.cell_index, exc.exec_count, exc.source)
+        except Exception as exc:  # a timeout or a dead kernel fails this chapter, not the run
+            error = _error_entry(job, type(exc).__name__, str(exc), *_last_started_cell(job.executed))
+    seconds = round(time.perf_counter() - start, 3)
+    if not job.metrics_file.exists():
+        # A chapter that records nothing still gets a file, so that it can be resumed.
+        write_text_atomic(job.metrics_file, "{}")
+    return {"status": "failed" if error else "passed", "seconds": seconds, "error": error}
+
+
+@contextmanager
+def _environment(variables: dict[str, str | None]):
+    """Set `variables` (None: unset) in os.environ, and put the previous values back on the way out."""
+    saved = {name: os.environ.get(name) for name in variables}
+    for name, value in variables.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@contextmanager
+def _restored_environment():
+    """Put back every environment variable on the way out, whatever changed it meanwhile."""
+    saved = dict(os.environ)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def _error_entry(job: _ChapterJob, ename, evalue, executed_index, exec_count, source) -> dict:
+    return {
+        "cell_index": _chapter_cell_index(job.notebook, executed_index, source),
+        "exec_count": exec_count,
+        "ename": ename,
+        "evalue": evalue,
+        "source_head": next((line.strip() for line in (source or "").splitlines() if line.strip()), None),
+    }
+
+
+def _last_started_cell(executed: Path):
+    """Executed-notebook index, execution count and source of the last cell the kernel began.
+
+    Used when papermill raised something other than a cell error (a timeout, a
+    dead kernel): the cell that was running is the one to look at.
+    """
+    try:
+        cells = nbformat.read(executed, as_version=4).cells
+    except (OSError, ValueError):
+        return None, None, None
+    started = [index for index, cell in enumerate(cells)
+               if cell.cell_type == "code" and cell.metadata.get("papermill", {}).get("start_time")]
+    if not started:
+        return None, None, None
+    cell = cells[started[-1]]
+    return started[-1], cell.get("execution_count"), cell.source
+
+
+def _chapter_cell_index(notebook: Path, executed_index, source):
+    """Translate a cell index of the executed notebook to the chapter's own notebook.
+
+    papermill inserts an ``injected-parameters`` cell after the ``parameters``
+    cell, so cells after it sit one place later in the executed notebook.
+    """
+    if executed_index is None:
+        return None
+    cells = nbformat.read(notebook, as_version=4).cells
+    for index in (executed_index - 1, executed_index):
+        if 0 <= index < len(cells) and cells[index].source == source:
+            return index
+    return executed_index
+
+
+#: Packages whose versions a run records, because the numbers depend on them.
+_RECORDED_PACKAGES = ("numpy", "scipy", "torch", "scikit-learn", "pandas", "networkx", "papermill")
+
+
+def _package_versions() -> dict[str, str | None]:
+    versions = {}
+    for name in _RECORDED_PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def _git(args: list[str], cwd: Path):
+    """Output of a git command in `cwd`, or None when git or the checkout is missing."""
+    try:
+        completed = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return completed.stdout.strip()
+
+
+def _failure_message(stem: str, chapter: dict, out: Path) -> str:
+    error = chapter["error"]
+    where = ""
+    if error["cell_index"] is not None:
+        where = f"cell {error['cell_index']} (execution count {error['exec_count']}) "
+    evalue = (error["evalue"] or "").strip().splitlines()
+    message = f"{stem}: {where}raised {error['ename']}" + (f": {evalue[0]}" if evalue else "")
+    if error["source_head"]:
+        message += f"  [first line: {error['source_head']}]"
+    return message + f"  executed notebook: {out / chapter['executed_notebook']}"
+
+
+def _cell(value) -> str:
+    """Text safe inside a Markdown table cell."""
+    return "" if value is None else str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def _render_report(result: RunResult) -> str:
+    run = result.metrics
+    sizes = ", ".join(f"{key}={value}" for key, value in run["profile_sizes"].items() if key != "name")
+    commit = "not a git checkout" if run["git_commit"] is None else f"`{run['git_commit'][:12]}`"
+    if run["git_dirty"]:
+        commit += " (uncommitted changes)"
+    lines = [
+        f"# specbook run: profile `{run['profile']}`",
+        "",
+        f"- profile `{run['profile']}` ({sizes}), seed {run['seed']}, cell timeout {run['timeout']} s",
+        f"- executor `{run['executor']}`"
+        + (f" on the Dask scheduler at `{run['dask_scheduler']}`" if run["dask_scheduler"] else ""),
+        f"- specbook {run['specbook_version']}, commit {commit}, Python {run['python']} on {run['platform']}",
+        f"- started {run['started']}, finished {run['finished']} ({run['total_seconds']:.1f} s)",
+        f"- {sum(chapter['status'] == 'passed' for chapter in run['chapters'].values())} of "
+        f"{len(run['chapters'])} chapter(s) passed",
+        "",
+        "| chapter | status | seconds | metrics |",
+        "|---|---|---:|---:|",
+    ]
+    for stem, chapter in run["chapters"].items():
+        status = f"**{chapter['status']}**" if chapter["status"] != "passed" else chapter["status"]
+        status += _status_note(stem, chapter, result.kept)
+        lines.append(f"| {stem} | {status} | {_seconds(chapter['seconds'])} | {len(chapter['metrics'])} |")
+
+    if result.interrupted:
+        lines += ["", "## Interrupted", "",
+                  f"The run was stopped before chapter(s) {', '.join(result.interrupted)} finished: they have no "
+                  "numbers here, and `check` and `report` refuse the folder until they are run again "
+                  f"(`python -m specbook run {' '.join(result.interrupted)} --out {result.out} --resume`)."]
+    if result.failed:
+        lines += ["", "## Failures"]
+        for stem in result.failed:
+            chapter = run["chapters"][stem]
+            error = chapter["error"]
+            cell = ("unknown" if error["cell_index"] is None
+                    else f"index {error['cell_index']} (execution count {error['exec_count']})")
+            lines += [
+                "",
+                f"### {stem}",
+                "",
+                f"- cell: {cell}",
+                f"- exception: `{error['ename']}: {(error['evalue'] or '').strip()}`",
+                f"- first line of the cell: `{error['source_head'] or ''}`",
+                f"- executed notebook: `{result.out / chapter['executed_notebook']}`",
+            ]
+
+    lines += ["", "## Metrics"]
+    for stem, chapter in run["chapters"].items():
+        lines += ["", f"### {stem}", ""]
+        if not chapter["metrics"]:
+            lines.append("No metrics recorded.")
+            continue
+        lines += ["| name | value | unit | description |", "|---|---:|---|---|"]
+        for name, entry in chapter["metrics"].items():
+            lines.append(f"| {_cell(name)} | {_cell(entry.get('value'))} | {_cell(entry.get('unit'))} "
+                         f"| {_cell(entry.get('description'))} |")
+    return "\n".join(lines) + "\n"

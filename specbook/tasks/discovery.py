@@ -1,0 +1,422 @@
+"""Algorithm 1: which segments serve which task, from band conditional-independence tests.
+
+For every task ``g_i`` and every pair of segments ``k < v`` the representative
+states ``s_{kL}`` and ``s_{vL}`` are tested for independence given the band set
+
+    Z_band(k, v, i) = {s_{kL-1}, s_{kL+1}, s_{vL-1}, s_{vL+1}} U {g_i}
+
+(Theorem 1: dependent exactly when both segments serve ``g_i``). A rejection adds
+``g_i`` to the task sets of both segments.
+
+``query="intersection-union"`` is the book's variant (not the paper's): it asks instead
+whether *each* representative state depends on ``g_i`` given the band states without
+``g_i``, and rejects when both do (see :func:`discover_tasks`).
+"""
+from __future__ import annotations
+
+import numbers
+import time
+import warnings
+from dataclasses import dataclass
+
+import networkx as nx
+import numpy as np
+
+from ..ci import check_ci_result, describe_test, get_ci_test
+from .multitest import CORRECTIONS, check_alpha, check_correction, reject
+from ..validation import check_int, check_memory, check_states_tasks
+
+__all__ = ["TaskDiscovery", "band_set", "discover_tasks", "oracle_tasks", "CORRECTIONS", "QUERIES", "MAX_TESTS",
+           "MAX_ORACLE_TESTS"]
+
+#: The CI statements Algorithm 1 can decide a (pair, task) by: the paper's collider test,
+#: or the book's intersection-union variant.
+QUERIES = ("collider", "intersection-union")
+
+#: Most CI tests one call of :func:`discover_tasks` runs (``M N (N - 1) / 2``, twice that for
+#: the intersection-union query). Fisher z runs 99,000 tests (T = 200, M = 20) in under a
+#: second, so this allows about ten; the book's largest call, T = 80 and M = 16, runs 12,480.
+MAX_TESTS = 1_000_000
+#: Most d-separation checks one call of :func:`oracle_tasks` makes (each walks the graph; the
+#: random worlds of the graph-level checks need at most 300).
+MAX_ORACLE_TESTS = 100_000
+
+
+@dataclass(frozen=True)
+class TaskDiscovery:
+    """What Algorithm 1 (or a baseline) found.
+
+    Attributes
+    ----------
+    segment_tasks : ndarray of shape (N, M), bool
+        ``segment_tasks[k - 1, i - 1]``: segment ``S_k`` serves task ``g_i``.
+    step_tasks : ndarray of shape (T, M), bool
+        The same labels for every step of each segment.
+    pvalues : ndarray of shape (M, N, N)
+        ``pvalues[i - 1, k - 1, v - 1]`` of the test for the pair ``k < v``; NaN where ``k >= v``.
+    statistics : ndarray of shape (M, N, N)
+        The tests' statistics, laid out like `pvalues` (NaN where a method has none).
+    pair_dependent : ndarray of shape (M, N, N), bool
+        Pairs declared dependent after the multiple-testing rule (False where ``k >= v``).
+    L : int
+    alpha : float
+    correction : str or None
+    method : str
+        Name of the CI test (or of the baseline) that produced the result.
+    seconds : float
+        Wall time of the discovery.
+    query : str
+        The CI statements tested (see :data:`QUERIES`).
+    """
+
+    segment_tasks: np.ndarray
+    step_tasks: np.ndarray
+    pvalues: np.ndarray
+    statistics: np.ndarray
+    pair_dependent: np.ndarray
+    L: int
+    alpha: float
+    correction: str | None
+    method: str
+    seconds: float
+    query: str = "collider"
+
+    @property
+    def n_tests(self) -> int:
+        """Number of pair tests run: ``M * N * (N - 1) / 2``."""
+        return int(np.isfinite(self.pvalues).sum())
+
+
+def _check_L(L):
+    if isinstance(L, bool) or not isinstance(L, numbers.Integral):
+        raise ValueError(f"L must be an integer >= 2; got {L!r}.")
+    if L < 2:
+        raise ValueError(
+            f"L must be >= 2; got L={L}. Theorem 1 needs segments of at least two steps: with L = 1 the "
+            "band set of a segment reaches into its neighbours, whose actions may serve other tasks."
+        )
+    return int(L)
+
+
+def _check_test_count(n_tests, limit, what, T, M, L):
+    if n_tests > limit:
+        raise ValueError(
+            f"{what} with T={T}, M={M} and L={L} would run {n_tests:,} tests (M N (N - 1) / 2 with N = T / L = "
+            f"{T // L} segments), above the limit of {limit:,}: use fewer steps (or a larger L) or fewer tasks."
+        )
+
+
+def _check_representative(representative, L):
+    if representative is None:
+        return L
+    if isinstance(representative, bool) or not isinstance(representative, numbers.Integral) \
+            or not 1 <= representative <= L:
+        raise ValueError(
+            f"representative must be a position 1..L = 1..{L} within the segment (L = the last state, "
+            f"the paper's choice); got {representative!r}."
+        )
+    return int(representative)
+
+
+def band_set(k, v, T, L, representative=None):
+    """1-based steps of the band states for segments ``k < v``.
+
+    Parameters
+    ----------
+    k, v : int
+        1-based segments with ``k < v``.
+    T, L : int
+        Horizon and segment length.
+    representative : int, optional
+        Position (1..L) of the representative state within its segment; the last
+        (``L``, the paper's choice) by default. The band moves with it (Corollary 1).
+
+    Returns
+    -------
+    list of int
+        The steps next to the two representatives, ``r - 1`` and ``r + 1`` for each,
+        dropping steps outside ``1..T`` and the representatives themselves.
+
+    Raises
+    ------
+    ValueError
+        When an argument is not an integer, `T` is not a multiple of `L`, the segments
+        are not ``1 <= k < v <= T / L`` or `representative` is not in ``1..L``.
+
+    Examples
+    --------
+    The paper's Figure 2 example, ``L = 2``, segments 2 and 4:
+
+    >>> band_set(2, 4, T=10, L=2)
+    [3, 5, 7, 9]
+    """
+    L, T = check_int(L, "L", 1), check_int(T, "T", 1)
+    if T % L:
+        raise ValueError(f"T must be a multiple of L so that the steps split into equal segments; got T={T}, L={L}.")
+    position = _check_representative(representative, L)
+    k, v = check_int(k, "k", 1), check_int(v, "v", 1)
+    if not k < v <= T // L:
+        raise ValueError(f"need 1 <= k < v <= N = {T // L}; got k={k}, v={v}.")
+    reps = {(k - 1) * L + position, (v - 1) * L + position}
+    steps = {t for r in reps for t in (r - 1, r + 1)}
+    return sorted(t for t in steps if 1 <= t <= T and t not in reps)
+
+
+def _pairs(T, L, representative):
+    """(k, v, x step, y step, band steps) for every pair of segments k < v, 1-based."""
+    N = T // L
+    return [(k, v, (k - 1) * L + representative, (v - 1) * L + representative,
+             band_set(k, v, T, L, representative))
+            for k in range(1, N) for v in range(k + 1, N + 1)]
+
+
+def _check_query(query):
+    if query not in QUERIES:
+        raise ValueError(f"query must be one of {list(QUERIES)}; got {query!r}.")
+    return query
+
+
+def _assemble(pairs, M, statistics, pvalues, decisions, T, L, alpha, correction, method, start, query):
+    """Lay the flat per-test results (task-major, then pair) out as (M, N, N) arrays."""
+    N = T // L
+    k = np.array([pair[0] for pair in pairs]) - 1
+    v = np.array([pair[1] for pair in pairs]) - 1
+    task = np.repeat(np.arange(M), len(pairs))
+    k, v = np.tile(k, M), np.tile(v, M)
+    P, S = np.full((M, N, N), np.nan), np.full((M, N, N), np.nan)
+    D = np.zeros((M, N, N), dtype=bool)
+    P[task, k, v], S[task, k, v], D[task, k, v] = pvalues, statistics, decisions
+    segment_tasks = (D | D.transpose(0, 2, 1)).any(axis=2).T
+    return TaskDiscovery(
+        segment_tasks=segment_tasks, step_tasks=np.repeat(segment_tasks, L, axis=0), pvalues=P,
+        statistics=S, pair_dependent=D, L=L, alpha=alpha, correction=correction, method=method,
+        seconds=time.perf_counter() - start, query=query,
+    )
+
+
+def discover_tasks(states, tasks, L=2, test="fisherz", alpha=0.05, correction=None, *,
+                   representative=None, query="collider", **test_options):
+    """Algorithm 1: label each segment with the tasks it serves.
+
+    Parameters
+    ----------
+    states : ndarray of shape (n, T, d) or (n, T)
+        Sampled state sequences (true states, observations, or estimated latents).
+    tasks : ndarray of shape (n, M)
+        The task variables.
+    L : int, default=2
+        Segment length (>= 2; `T` must be a multiple of it).
+    test : str or callable, default="fisherz"
+        A name from :data:`specbook.ci.CI_TESTS` or a CI-test object called as
+        ``test(x, y, z)`` and returning an object with ``statistic`` and ``pvalue``.
+    alpha : float, default=0.05
+        Level of the tests (the paper uses 0.05), in (0, 1).
+    correction : {None, "bonferroni", "holm", "bh", "by"}, default=None
+        ``None`` is the paper's rule: any uncorrected rejection labels both segments.
+        The others control the family-wise error ("bonferroni", "holm"; valid under any
+        dependence between the tests) or the false discovery rate over all
+        ``M N (N - 1) / 2`` tests: "bh" (Benjamini-Hochberg, which assumes positively
+        dependent tests) and "by" (Benjamini-Yekutieli, valid under any dependence).
+    representative : int, optional
+        Position (1..L) of the representative state in each segment; default ``L``.
+    query : {"collider", "intersection-union"}, default="collider"
+        ``"collider"`` is the paper's test, ``s_{kL} indep s_{vL} | Z_band(k, v, i)``.
+        ``"intersection-union"`` (the book's variant) tests ``s_{kL} indep g_i | B`` and
+        ``s_{vL} indep g_i | B`` with ``B`` the band states (``Z_band`` without ``g_i``) and
+        takes the larger p-value (and its statistic): it rejects only when both tests do,
+        which keeps the level alpha (an intersection-union test, Berger 1982). By
+        d-separation it gives the same answers as the collider test when ``L >= 2``
+        (chapter 4 checks it), but its errors are less correlated across tasks: under the
+        collider test a pair's chance dependence given the band states is shared by all M
+        tasks, while here a pair that serves no task needs two chance rejections. It runs
+        twice as many tests.
+    **test_options
+        Passed to the CI test when `test` is a name (e.g. ``seed``).
+
+    Returns
+    -------
+    TaskDiscovery
+        With ``pvalues`` and ``statistics`` of the decision for each (pair, task).
+
+    Raises
+    ------
+    ValueError
+        For a bad argument, naming it; for states or tasks with a constant or a duplicated
+        column among those the tests use; for more than :data:`MAX_TESTS` (1,000,000) tests;
+        for a covariance larger than :func:`~specbook.validation.check_memory` allows; and
+        when the CI test returns a p-value that is not a number in [0, 1].
+    """
+    start = time.perf_counter()
+    L = _check_L(L)
+    alpha = check_alpha(alpha)
+    correction = check_correction(correction)
+    states, tasks = check_states_tasks(states, tasks, L, pairwise=True, caller="Algorithm 1")
+    representative = _check_representative(representative, L)
+    query = _check_query(query)
+    ci = get_ci_test(test, **test_options)
+    n, T, d = states.shape
+    M = tasks.shape[1]
+    N = T // L
+    _check_test_count(M * N * (N - 1) // 2 * (1 if query == "collider" else 2), MAX_TESTS, "Algorithm 1", T, M, L)
+    D = T * d + M
+    uses_covariance = hasattr(ci, "pvalues_from_covariance")
+    if uses_covariance:
+        check_memory(D * D * 8 * 3 + n * D * 8, f"the covariance of {D:,} state and task columns",
+                     fix="use fewer steps, state dimensions or tasks")
+    pairs = _pairs(T, L, representative)
+
+    def columns(t):
+        return (t - 1) * d if d == 1 else list(range((t - 1) * d, t * d))
+
+    per_pair = [(columns(x), columns(y), [c for t in band for c in range((t - 1) * d, t * d)])
+                for k, v, x, y, band in pairs]
+    data = np.concatenate([states.reshape(n, T * d), tasks], axis=1)
+    used_steps = sorted({t for k, v, x, y, band in pairs for t in (x, y, *band)})
+    used = [c for t in used_steps for c in range((t - 1) * d, t * d)] + list(range(T * d, D))
+    _check_used_columns(data, used, d, T)
+    # One covariance, then every test on its sub-blocks: the cost no longer grows with n per test.
+    cov = np.cov(data, rowvar=False) if uses_covariance else None
+    if cov is not None:
+        _check_duplicates(cov, used, d, T)
+    name = test if isinstance(test, str) else type(test).__name__
+
+    def run(index):
+        if cov is not None:
+            statistics, pvalues = ci.pvalues_from_covariance(cov, n, index)
+            statistics, pvalues = np.asarray(statistics, dtype=float), np.asarray(pvalues, dtype=float)
+            if pvalues.shape != (len(index),) or statistics.shape != (len(index),):
+                raise ValueError(f"the CI test {describe_test(test)!r}: pvalues_from_covariance must return "
+                                 f"statistics and p-values of shape ({len(index)},); got {statistics.shape} and "
+                                 f"{pvalues.shape}.")
+            bad = np.flatnonzero(~((pvalues >= 0) & (pvalues <= 1)))
+            if bad.size:
+                raise ValueError(f"the CI test {describe_test(test)!r} returned the p-value "
+                                 f"{float(pvalues[bad[0]])!r}; a p-value must be a number in [0, 1]: fix the test.")
+            return statistics, pvalues
+        results = [check_ci_result(ci(data[:, x], data[:, y], data[:, z]), test) for x, y, z in index]
+        return (np.array([r.statistic for r in results], dtype=float),
+                np.array([r.pvalue for r in results], dtype=float))
+
+    # task-major order: every pair for g1, then every pair for g2, ...
+    if query == "collider":
+        statistics, pvalues = run([(x, y, z + [T * d + i]) for i in range(M) for x, y, z in per_pair])
+    else:
+        statistics_x, pvalues_x = run([(x, T * d + i, z) for i in range(M) for x, y, z in per_pair])
+        statistics_y, pvalues_y = run([(y, T * d + i, z) for i in range(M) for x, y, z in per_pair])
+        binding = pvalues_y > pvalues_x
+        statistics = np.where(binding, statistics_y, statistics_x)
+        pvalues = np.where(binding, pvalues_y, pvalues_x)
+    _warn_if_unreachable(ci, alpha, correction, len(pvalues))
+    decisions = reject(pvalues, alpha, correction)
+    return _assemble(pairs, M, statistics, pvalues, decisions, T, L, alpha, correction, name, start, query)
+
+
+def _describe_column(column, d, T):
+    """A state or task column in the user's terms: ``step 3`` (``step 3, dimension 2``) or ``task 1``."""
+    if column >= T * d:
+        return f"task {column - T * d + 1}"
+    step, dim = divmod(column, d)
+    return f"step {step + 1}" + (f", dimension {dim + 1}" if d > 1 else "")
+
+
+def _check_used_columns(data, used, d, T):
+    """Refuse constant columns among those Algorithm 1 tests, in terms of states and tasks."""
+    values = data[:, used]
+    spread = values.std(axis=0)
+    constant = np.flatnonzero(spread <= 1e-12 * (1 + np.abs(values).max(axis=0)))
+    if constant.size:
+        where = [_describe_column(used[c], d, T) for c in constant[:5]]
+        raise ValueError(f"states or tasks have constant columns ({'; '.join(where)}), which carry no information "
+                         "and make the tests' covariances singular: drop them or add the missing variation.")
+
+
+def _check_duplicates(cov, used, d, T):
+    """Refuse two columns that are copies of each other (up to scale and sign) among those tested."""
+    sub = cov[np.ix_(used, used)]
+    scale = np.sqrt(np.diag(sub))
+    correlation = np.abs(sub / np.outer(scale, scale))
+    np.fill_diagonal(correlation, 0.0)
+    pairs = np.argwhere(np.triu(correlation) > 1 - 1e-10)
+    if pairs.size:
+        a, b = (_describe_column(used[c], d, T) for c in pairs[0])
+        raise ValueError(f"states or tasks have duplicated columns: {a} and {b} are copies of each other (correlation "
+                         "1), so the tests' covariances are singular; drop one of them.")
+
+
+def _warn_if_unreachable(ci, alpha, correction, n_tests):
+    """Warn when a permutation test's smallest p-value cannot pass a family-wise rule's threshold."""
+    permutations = getattr(ci, "n_permutations", None)
+    if correction not in ("bonferroni", "holm") or not isinstance(permutations, int):
+        return
+    smallest, threshold = 1 / (1 + permutations), alpha / n_tests
+    if smallest >= threshold:
+        warnings.warn(
+            f"correction={correction!r} over {n_tests} tests rejects only p < alpha / {n_tests} = {threshold:.2g}, "
+            f"but with n_permutations={permutations} the smallest p-value of {type(ci).__name__} is "
+            f"1 / {permutations + 1} = {smallest:.2g}: no test can be rejected. Use at least "
+            f"{int(np.ceil(1 / threshold))} permutations, correction=None or 'bh'.",
+            stacklevel=3,
+        )
+
+
+def oracle_tasks(graph, T, M, L, *, representative=None, query="collider"):
+    """Algorithm 1 with d-separation in `graph` as the CI test (infinite data, faithfulness).
+
+    Parameters
+    ----------
+    graph : networkx.DiGraph
+        A DAG over ``"s1".."sT"``, ``"a1".."aT"``, ``"g1".."gM"`` (e.g. ``ColliderWorld.graph``).
+    T, M : int
+        Horizon and number of tasks.
+    L : int
+        Segment length. Unlike :func:`discover_tasks`, ``L = 1`` is accepted here so that
+        one can see why Theorem 1 needs ``L >= 2``.
+    representative : int, optional
+        Position (1..L) of the representative state; default ``L``.
+    query : {"collider", "intersection-union"}, default="collider"
+        The CI statements decided by d-separation (see :func:`discover_tasks`).
+
+    Returns
+    -------
+    TaskDiscovery
+        ``pvalues`` is 0 where the pair is declared dependent (d-connected given the
+        band set; for ``"intersection-union"``, both states d-connected to the task)
+        and 1 otherwise; ``statistics`` is NaN.
+
+    Raises
+    ------
+    ValueError
+        When `graph` is not a directed acyclic ``networkx.DiGraph`` holding every node,
+        for a bad `T`, `M`, `L`, `representative` or `query`, and for more than
+        :data:`MAX_ORACLE_TESTS` (100,000) d-separation checks.
+    """
+    start = time.perf_counter()
+    if not isinstance(graph, nx.DiGraph):
+        raise ValueError(f"graph must be a networkx.DiGraph (e.g. ColliderWorld.graph); got {type(graph).__name__}.")
+    T, M = check_int(T, "T", 2), check_int(M, "M", 1)
+    if isinstance(L, bool) or not isinstance(L, numbers.Integral) or L < 1:
+        raise ValueError(f"L must be a positive integer; got {L!r}.")
+    if T % L or T // L < 2:
+        raise ValueError(f"T must be a multiple of L with at least two segments; got T={T}, L={L}.")
+    representative = _check_representative(representative, L)
+    query = _check_query(query)
+    N = T // L
+    _check_test_count(M * N * (N - 1) // 2 * (1 if query == "collider" else 2), MAX_ORACLE_TESTS, "oracle_tasks",
+                      T, M, L)
+    expected = {f"{kind}{t}" for kind in "sa" for t in range(1, T + 1)} | {f"g{i}" for i in range(1, M + 1)}
+    missing = expected - set(graph)
+    if missing:
+        raise ValueError(f"graph lacks nodes {sorted(missing)[:5]}... for T={T}, M={M}.")
+    if not nx.is_directed_acyclic_graph(graph):
+        raise ValueError("graph has a directed cycle; d-separation needs a DAG.")
+    pairs = _pairs(T, L, representative)
+    def separated(i, x, y, band):
+        band = {f"s{t}" for t in band}
+        if query == "collider":
+            return nx.is_d_separator(graph, {f"s{x}"}, {f"s{y}"}, band | {f"g{i}"})
+        return (nx.is_d_separator(graph, {f"s{x}"}, {f"g{i}"}, band)
+                or nx.is_d_separator(graph, {f"s{y}"}, {f"g{i}"}, band))
+
+    independent = np.array([separated(i, x, y, band) for i in range(1, M + 1) for k, v, x, y, band in pairs])
+    return _assemble(pairs, M, np.full(independent.size, np.nan), independent.astype(float), ~independent, T, L,
+                     0.5, None, "d-separation", start, query)

@@ -1,0 +1,1 @@
+"""The worlds the paper reasons about: every generator has ``sample(n, seed)``."""

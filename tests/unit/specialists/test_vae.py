@@ -1,0 +1,116 @@
+import numpy as np
+import pytest
+
+import specbook as sb
+from specbook.worlds.latent import EXAMPLE_SUPPORTS
+
+
+@pytest.fixture(scope="module")
+def data():
+    return sb.TaskLatentWorld(supports=EXAMPLE_SUPPORTS, seed=0).sample(n=1500, seed=1)
+
+
+def _fit(data, **options):
+    options = {"epochs": 8, "progress": False, "seed": 0, **options}
+    return sb.SpecialistVAE(n_latents=8, n_tasks=3, **options).fit(data.obs, data.tasks)
+
+
+def test_fit_transform_shapes_and_attributes(data):
+    model = _fit(data, sparsity=0.05)
+    z = model.transform(data.obs)
+    assert z.shape == (1500, 8) and np.isfinite(z).all()
+    assert model.mask_.shape == (3, 8) and (model.mask_ > 0).all() and (model.mask_ < 1).all()
+    assert model.support_.dtype == bool
+    assert np.array_equal(model.relevant_latents(1), np.flatnonzero(model.mask_[1] > model.mask_threshold))
+    assert model.predict_tasks(data.obs).shape == (1500, 3)
+    assert len(model.history_) == 8 and {"loss", "reconstruction", "kl", "task", "l1"} <= set(model.history_[0])
+
+
+def test_training_is_deterministic_under_a_seed(data):
+    first, second = _fit(data, seed=3), _fit(data, seed=3)
+    assert np.array_equal(first.transform(data.obs), second.transform(data.obs))
+    assert np.array_equal(first.mask_, second.mask_)
+    assert not np.array_equal(first.mask_, _fit(data, seed=4).mask_)
+
+
+def test_loss_goes_down_and_tasks_are_learnt(data):
+    model = _fit(data, epochs=30, sparsity=0.0)
+    losses = [epoch["loss"] for epoch in model.history_]
+    assert losses[-1] < losses[0] - 3
+    predicted = model.predict_tasks(data.obs)
+    r2 = 1 - ((data.tasks - predicted) ** 2).sum(axis=0) / ((data.tasks - data.tasks.mean(axis=0)) ** 2).sum(axis=0)
+    assert r2.min() > 0.3  # a model that learnt nothing scores about 0
+
+
+def test_l1_closes_mask_entries_the_generalist_keeps_open(data):
+    # A large learning rate, so that the mask logits move far in a short test.
+    generalist = _fit(data, epochs=30, sparsity=0.0, learning_rate=0.02)
+    specialist = _fit(data, epochs=30, sparsity=2.0, learning_rate=0.02)
+    assert generalist.support_.sum() == generalist.support_.size
+    assert specialist.mask_.sum() < 0.8 * generalist.mask_.sum()
+    assert specialist.history_[-1]["l1"] == pytest.approx(2.0 * specialist.mask_.sum(), rel=0.05)
+
+
+def test_task_map_is_differentiable_and_matches_predictions(data):
+    model = _fit(data)
+    z = model.transform(data.obs[:50])
+    support = sb.metrics.jacobian_support(model.task_map, z, tol=0.0)
+    assert support.shape == (3, 8)
+    import torch
+
+    with torch.no_grad():
+        mapped = model.task_map(torch.as_tensor(z, dtype=torch.float32)).numpy()
+    in_task_units = (mapped.reshape(50, 3, 1) * model._task_scale + model._task_mean).reshape(50, 3)
+    assert np.allclose(in_task_units, model.predict_tasks(data.obs[:50]), atol=1e-5)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"sparsity": -0.1}, "sparsity"),
+    ({"sparsity": float("nan")}, "sparsity"),
+    ({"n_latents": 0}, "n_latents"),
+    ({"epochs": 0}, "epochs"),
+    ({"learning_rate": 0}, "learning_rate"),
+    ({"mask_threshold": 1.0}, "mask_threshold"),
+    ({"batch_size": 2.5}, "batch_size"),
+])
+def test_bad_constructor_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        sb.SpecialistVAE(**kwargs)
+
+
+def test_bad_fit_and_transform_input(data):
+    model = sb.SpecialistVAE(n_latents=8, n_tasks=3, epochs=1, progress=False)
+    with pytest.raises(RuntimeError, match="not fitted"):
+        model.transform(data.obs)
+    with pytest.raises(ValueError, match="same number of samples"):
+        model.fit(data.obs, data.tasks[:10])
+    with pytest.raises(ValueError, match="n_tasks = 3 columns"):
+        model.fit(data.obs, data.tasks[:, :2])
+    bad = data.obs.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        model.fit(bad, data.tasks)
+    with pytest.raises(ValueError, match="2-D"):
+        model.fit(data.obs[:, 0], data.tasks)
+    with pytest.raises(ValueError, match="real numbers"):
+        model.fit(data.obs.astype(str), data.tasks)
+    with pytest.raises(ValueError, match="constant columns"):
+        model.fit(np.column_stack([data.obs, np.ones(len(data.obs))]), data.tasks)
+    model.fit(data.obs, data.tasks)
+    with pytest.raises(ValueError, match="20 columns"):
+        model.transform(data.obs[:, :5])
+    with pytest.raises(ValueError, match="task index"):
+        model.relevant_latents(3)
+
+
+def test_vector_tasks_keep_their_shape():
+    world = sb.latent.example_world(seed=0)
+    sample = world.sample(n=800, seed=0)
+    model = _fit(sample, epochs=3)
+    assert sample.tasks.shape == (800, 3, 3)
+    assert model.predict_tasks(sample.obs).shape == (800, 3, 3)
+    import torch
+
+    assert model.task_map(torch.zeros(5, 8)).shape == (5, 9)
+    with pytest.raises(ValueError, match="ndim"):
+        model.fit(sample.obs, sample.tasks[..., None])

@@ -1,0 +1,162 @@
+import warnings
+
+import numpy as np
+import pytest
+
+import specbook as sb
+from specbook.ci import FisherZ
+from specbook.tasks.discovery import QUERIES
+from specbook.tasks.theory import pair_truth
+
+
+@pytest.fixture(scope="module")
+def strong():
+    world = sb.ColliderWorld(T=12, M=2, L=2, action_noise=0.25, seed=3)
+    return world, world.sample(n=10_000, seed=4)
+
+
+def test_band_set_matches_the_paper_example_and_drops_out_of_range_steps():
+    assert sb.band_set(2, 4, T=10, L=2) == [3, 5, 7, 9]
+    assert sb.band_set(1, 5, T=10, L=2) == [1, 3, 9]          # s11 does not exist
+    assert sb.band_set(1, 2, T=4, L=2) == [1, 3]               # shared neighbour s3 once
+    assert sb.band_set(1, 3, T=9, L=3, representative=1) == [2, 6, 8]
+    with pytest.raises(ValueError, match="1 <= k < v"):
+        sb.band_set(3, 2, T=10, L=2)
+
+
+def test_discover_tasks_recovers_a_strong_world(strong):
+    world, data = strong
+    found = sb.discover_tasks(data.states, data.tasks, L=2, correction="holm")
+    assert np.array_equal(found.segment_tasks, world.assignment)
+    assert np.array_equal(found.step_tasks, np.repeat(world.assignment, 2, axis=0))
+    N, M = world.N, world.M
+    assert found.pvalues.shape == (M, N, N) and found.statistics.shape == (M, N, N)
+    lower = np.tril(np.ones((N, N), dtype=bool))
+    assert np.isnan(found.pvalues[:, lower]).all() and not found.pair_dependent[:, lower].any()
+    assert found.n_tests == M * N * (N - 1) // 2
+    assert np.array_equal(found.pair_dependent, pair_truth(world.assignment))
+
+
+def test_same_data_same_result_and_2d_states(strong):
+    world, data = strong
+    a = sb.discover_tasks(data.states, data.tasks, L=2)
+    b = sb.discover_tasks(data.states[:, :, 0], data.tasks, L=2)
+    assert np.array_equal(a.pvalues, b.pvalues, equal_nan=True)
+
+
+def test_covariance_fast_path_equals_one_test_per_query(strong):
+    world, data = strong
+
+    class PlainFisherZ:  # the same test without the batched path
+        def __call__(self, x, y, z):
+            return FisherZ()(x, y, z)
+
+    fast = sb.discover_tasks(data.states, data.tasks, L=2, test="fisherz")
+    slow = sb.discover_tasks(data.states, data.tasks, L=2, test=PlainFisherZ())
+    assert np.allclose(fast.pvalues, slow.pvalues, equal_nan=True, rtol=1e-8, atol=1e-12)
+    assert slow.method == "PlainFisherZ"
+
+
+def test_corrections_only_remove_rejections(strong):
+    world, data = strong
+    plain = sb.discover_tasks(data.states, data.tasks, L=2).pair_dependent
+    for rule in ("bonferroni", "holm", "bh", "by"):
+        corrected = sb.discover_tasks(data.states, data.tasks, L=2, correction=rule).pair_dependent
+        assert not (corrected & ~plain).any(), rule
+
+
+def test_vector_states():
+    world = sb.ColliderWorld(T=8, M=2, L=2, state_dim=3, action_noise=0.25, seed=1)
+    data = world.sample(n=5_000, seed=2)
+    found = sb.discover_tasks(data.states, data.tasks, L=2, correction="holm")
+    assert found.segment_tasks.shape == (4, 2)
+    assert (found.segment_tasks == world.assignment).mean() >= 0.75
+
+
+@pytest.mark.parametrize("query", QUERIES)
+@pytest.mark.parametrize("L", [2, 3])
+def test_oracle_equals_truth_for_L_at_least_2(L, query):
+    for seed in range(20):
+        world = sb.ColliderWorld(T=4 * L, M=3, L=L, p_disconnect=0.3, seed=seed)
+        found = sb.oracle_tasks(world.graph, T=world.T, M=world.M, L=L, query=query)
+        assert np.array_equal(found.pair_dependent, pair_truth(world.assignment))
+        assert np.array_equal(found.pvalues[found.pair_dependent], np.zeros(found.pair_dependent.sum()))
+        assert found.query == query
+
+
+def test_intersection_union_takes_the_larger_pvalue_of_the_two_task_tests(strong):
+    world, data = strong
+    found = sb.discover_tasks(data.states, data.tasks, L=2, query="intersection-union")
+    assert found.query == "intersection-union" and found.n_tests == world.M * world.N * (world.N - 1) // 2
+    states = data.states[:, :, 0]
+    for i, k, v in [(0, 0, 3), (1, 2, 5), (0, 1, 2)]:
+        band = [t - 1 for t in sb.band_set(k + 1, v + 1, T=world.T, L=2)]
+        by_hand = [sb.ci_test(states[:, 2 * s + 1], data.tasks[:, i], states[:, band]) for s in (k, v)]
+        binding = max(by_hand, key=lambda r: r.pvalue)
+        assert found.pvalues[i, k, v] == pytest.approx(binding.pvalue, rel=1e-8, abs=1e-300)
+        assert found.statistics[i, k, v] == pytest.approx(binding.statistic, rel=1e-8)
+    assert np.array_equal(sb.discover_tasks(data.states, data.tasks, L=2, correction="holm",
+                                            query="intersection-union").segment_tasks, world.assignment)
+
+
+def test_oracle_with_L1_shows_false_dependences():
+    A = np.zeros((6, 1), dtype=bool)
+    A[[0, 3], 0] = True
+    world = sb.ColliderWorld(T=6, M=1, L=1, assignment=A, disconnected=[], seed=0)
+    found = sb.oracle_tasks(world.graph, T=6, M=1, L=1)
+    assert found.pair_dependent[0, 1, 3]  # s2 <- a1 -> g1 <- a4 <- s4
+    assert not pair_truth(A)[0, 1, 3]
+
+
+def test_warns_when_a_permutation_test_cannot_pass_a_family_wise_threshold(strong):
+    world, data = strong
+    states, tasks = data.states[:300, :8], data.tasks[:300]  # 4 segments: 12 tests
+    with pytest.warns(UserWarning, match=r"smallest p-value of KnnCMI is 1 / 21 .* no test can be rejected"):
+        found = sb.discover_tasks(states, tasks, L=2, test="knn-cmi", correction="holm", n_permutations=20)
+    assert not found.pair_dependent.any()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sb.discover_tasks(states, tasks, L=2, test="knn-cmi", correction=None, n_permutations=20)
+        sb.discover_tasks(states, tasks, L=2, correction="holm")
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(L=1), "L must be >= 2"),
+        (dict(L=2.0), "L must be an integer"),
+        (dict(L=5), "multiple of L"),
+        (dict(alpha=0.0), "alpha"),
+        (dict(alpha=1.0), "alpha"),
+        (dict(correction="fdr"), "correction"),
+        (dict(test="pearson"), "pearson"),
+        (dict(representative=3), "representative"),
+        (dict(query="mediator"), r"query must be one of \['collider', 'intersection-union'\]"),
+    ],
+)
+def test_bad_arguments(strong, kwargs, match):
+    world, data = strong
+    with pytest.raises(ValueError, match=match):
+        sb.discover_tasks(data.states, data.tasks, **{"L": 2, **kwargs})
+
+
+def test_bad_data(strong):
+    world, data = strong
+    with pytest.raises(ValueError, match="same samples"):
+        sb.discover_tasks(data.states[:100], data.tasks, L=2)
+    with pytest.raises(ValueError, match=r"shape \(n, T, d\)"):
+        sb.discover_tasks(data.states[None], data.tasks, L=2)
+    bad = data.states.copy()
+    bad[0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        sb.discover_tasks(bad, data.tasks, L=2)
+    constant = data.states.copy()
+    constant[:, 3, 0] = 1.0
+    with pytest.raises(ValueError, match="singular|constant|collinear"):
+        sb.discover_tasks(constant, data.tasks, L=2)
+    with pytest.raises(ValueError, match="two segments"):
+        sb.discover_tasks(data.states[:, :2], data.tasks, L=2)
+    with pytest.raises(ValueError, match=r"For a single task pass tasks\[:, None\]"):
+        sb.discover_tasks(data.states, data.tasks[:, 0], L=2)
+    with pytest.raises(ValueError, match="real numbers"):
+        sb.discover_tasks(data.states + 0j, data.tasks, L=2)

@@ -1,0 +1,35 @@
+import numpy as np
+
+import specbook as sb
+from specbook.tasks.theory import pair_truth, verify_theorem1, world_features
+
+
+def test_pair_truth():
+    A = np.array([[1, 0], [0, 1], [1, 1]], dtype=bool)
+    truth = pair_truth(A)
+    assert truth.shape == (2, 3, 3)
+    assert truth[0, 0, 2] and not truth[0, 0, 1] and truth[1, 1, 2]
+    assert not truth[:, np.tril_indices(3)[0], np.tril_indices(3)[1]].any()
+
+
+def test_theorem1_holds_for_L_at_least_2_and_fails_for_L1():
+    checks = verify_theorem1(150, L_values=(1, 2, 3), seed=1, progress=False)
+    assert checks[checks.L >= 2].mismatches.sum() == 0
+    assert checks[checks.L == 1].false_dependent.sum() > 0
+    assert checks.missed.sum() == 0
+    assert set(checks.L) == {1, 2, 3}
+
+
+def test_first_state_is_not_a_safe_representative():
+    checks = verify_theorem1(80, L_values=(2, 3), representatives="all", seed=2, progress=False)
+    assert checks[checks.representative == 1].false_dependent.sum() > 0
+    assert checks[checks.representative > 1].mismatches.sum() == 0
+
+
+def test_world_features():
+    world = sb.ColliderWorld(T=10, M=2, L=2, assignment=[[1, 0], [0, 1], [1, 0], [0, 0], [1, 1]],
+                             disconnected=[4], seed=0)
+    assert world_features(world) == {"interleaving": True, "repeats": True, "skips": True,
+                                     "overlaps": True, "disconnections": True}
+    plain = sb.ColliderWorld(T=4, M=1, L=2, assignment=[[1], [1]], disconnected=[], seed=0)
+    assert not any(world_features(plain).values())
