@@ -92,7 +92,8 @@ PACKAGE_DIR = str(Path(specbook.__file__).resolve().parent) + os.sep
 SOURCES = {str(path): path.read_text().splitlines() for path in Path(PACKAGE_DIR).rglob("*.py")}
 OUTCOMES = ("clear", "deep", "garbage", "hang", "oom")
 MEMORY_HEADROOM = 4 * 2 ** 30          # address space a case may add to what the child starts with
-NOT_APPLICABLE = object()              # a family that does not apply to this base value (e.g. no columns of a 1-D array)
+NOT_APPLICABLE = object()              # a family that does not apply to this base value
+                                       # (e.g. no columns of a 1-D array)
 
 
 # --------------------------------------------------------------------------------------------
@@ -466,7 +467,8 @@ ENTRIES = [
           lambda f: dict(cov=np.cov(f.xyz.T), n=50, x_idx=0, y_idx=1, z_idx=(2,)),
           dict(cov="array,-fewer rows", n="count", x_idx="index,+list", y_idx="index,+list", z_idx="nodes"),
           extra=[("non-symmetric cov", lambda f: dict(cov=np.triu(np.cov(f.xyz.T)))),
-                 ("not positive definite", lambda f: dict(cov=-np.eye(3))), ("x_idx == y_idx", lambda f: dict(y_idx=0))]),
+                 ("not positive definite", lambda f: dict(cov=-np.eye(3))),
+                 ("x_idx == y_idx", lambda f: dict(y_idx=0))]),
     Entry("ci.GCM", lambda f, **kw: ci.GCM(**kw)(f.xyz[:, 0], f.xyz[:, 1], f.xyz[:, 2:]), _none,
           dict(regressor="choice", n_features="size,+huge", seed="seed")),  # capped at n // 16
     Entry("ci.KnnCMI", lambda f, **kw: ci.KnnCMI(**kw)(f.xyz[:, 0], f.xyz[:, 1], f.xyz[:, 2:]),
@@ -488,7 +490,8 @@ ENTRIES = [
           lambda f: dict(obs=f.latent_sample.obs, tasks=f.latent_sample.tasks),
           # tasks of shape (n, M, 1) are vector tasks of one output each (documented)
           dict(obs="array,paired,-missing axis", tasks="array,paired,-missing axis,+extra axis")),
-    Entry("vae.SpecialistVAE.transform", lambda f, model=None, **kw: (f.vae if model is None else model).transform(**kw),
+    Entry("vae.SpecialistVAE.transform",
+          lambda f, model=None, **kw: (f.vae if model is None else model).transform(**kw),
           lambda f: dict(obs=f.latent_sample.obs), dict(obs="array,+no rows"),
           extra=[("model not fitted", lambda f: dict(model=vae.SpecialistVAE(**VAE_BASE)))]),
     Entry("vae.SpecialistVAE.predict_tasks", lambda f, **kw: f.vae.predict_tasks(**kw),
@@ -506,8 +509,8 @@ ENTRIES = [
                mask_threshold="prob", log_every="count", device="device", progress="flag", seed="seed")),
     Entry("gan.SpecialistGAN.fit", lambda f, **kw: gan.SpecialistGAN(**GAN_BASE).fit(**kw),
           lambda f: dict(images=f.cats.images, labels=f.cats.labels(), attributes=f.cats.attributes()),
-          dict(images="pixels,paired", labels="array,paired,-extra axis", attributes="array,paired,optional,+no columns",
-               checkpoint="path,+missing", checkpoint_every="count")),
+          dict(images="pixels,paired", labels="array,paired,-extra axis",
+               attributes="array,paired,optional,+no columns", checkpoint="path,+missing", checkpoint_every="count")),
     Entry("gan.SpecialistGAN.sample_latents", lambda f, **kw: f.gan.sample_latents(**kw), lambda f: dict(n=4, seed=0),
           dict(n="size", seed="seed")),
     Entry("gan.SpecialistGAN.generate", lambda f, **kw: f.gan.generate(**kw),
@@ -518,8 +521,8 @@ ENTRIES = [
           lambda f: dict(task="hat"), dict(task="choice")),
     Entry("gan.SpecialistGAN.edit", lambda f, **kw: f.gan.edit(**kw),
           lambda f: dict(z=f.gan.sample_latents(4), task="hat", max_steps=2),
-          dict(z="array,+no rows", task="choice", present="flag", method="choice", step_size="positive", max_steps="count0",
-               confidence="prob", seed="seed")),
+          dict(z="array,+no rows", task="choice", present="flag", method="choice", step_size="positive",
+               max_steps="count0", confidence="prob", seed="seed")),
     # encoders ------------------------------------------------------------------------------
     Entry("encoders.FrameVAE(...).fit", lambda f, **kw: encoders.FrameVAE(**kw).fit(f.video_sample.frames),
           lambda f: dict(FRAME_VAE_BASE),
@@ -529,7 +532,8 @@ ENTRIES = [
     Entry("encoders.FrameVAE.fit", lambda f, **kw: encoders.FrameVAE(**FRAME_VAE_BASE).fit(**kw),
           lambda f: dict(frames=f.video_sample.frames), dict(frames="pixels")),
     Entry("encoders.FrameVAE.transform", lambda f, **kw: f.frame_vae.transform(**kw),
-          lambda f: dict(frames=f.video_sample.frames), dict(frames="pixels,-0-255,-negative,+no rows", batch_size="count")),
+          lambda f: dict(frames=f.video_sample.frames),
+          dict(frames="pixels,-0-255,-negative,+no rows", batch_size="count")),
     Entry("encoders.FrameVAE.reconstruct", lambda f, **kw: f.frame_vae.reconstruct(**kw),
           lambda f: dict(frames=f.video_sample.frames), dict(frames="pixels,-0-255,-negative,+no rows")),
     Entry("encoders.frame_pca", lambda f, **kw: encoders.frame_pca(**kw),
@@ -632,7 +636,8 @@ ENTRIES = [
           lambda f: dict(path=_valid_metrics()), dict(path="path,+missing")),  # a new metrics file starts empty
     Entry("profiles.get", lambda f, **kw: profiles.get(**kw), lambda f: dict(name="smoke"), dict(name="choice")),
     # plotting ------------------------------------------------------------------------------
-    Entry("plotting.task_colors", lambda f, **kw: plotting.task_colors(**kw), lambda f: dict(M=3), dict(M="size,+zero")),
+    Entry("plotting.task_colors", lambda f, **kw: plotting.task_colors(**kw), lambda f: dict(M=3),
+          dict(M="size,+zero")),
     Entry("plotting.show_images", lambda f, **kw: plotting.show_images(**kw),
           lambda f: dict(images=f.cats.images[:2], columns=2),
           dict(images="pixels,-0-255,-negative", columns="size", scale="positive")),
@@ -833,7 +838,8 @@ def run_cli_case(case, timeout):
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.communicate()
-        return dict(outcome="hang", value=shown, error="", message=f"still running after {timeout:g} s (it started work)")
+        return dict(outcome="hang", value=shown, error="",
+                    message=f"still running after {timeout:g} s (it started work)")
     stderr_lines = [line for line in stderr.splitlines() if line.strip()]
     if "Traceback" in stderr:
         error = stderr_lines[-1] if stderr_lines else ""
@@ -993,7 +999,8 @@ def render(records, skipped_entries, wall, args):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", help="only the entry points whose name contains this string ('cli': the command line)")
+    parser.add_argument("--only",
+                        help="only the entry points whose name contains this string ('cli': the command line)")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds a case may run (default 10)")
     parser.add_argument("--cli-timeout", type=float, default=30.0, help="seconds a command line may run (default 30)")
     parser.add_argument("--workers", type=int, default=2, help="cases run at once (default 2)")

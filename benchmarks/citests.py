@@ -220,7 +220,8 @@ def main(argv=None):
                         help="with --only: the state dimensions d whose rows are re-run (default both; "
                              "with one, the test's notes are kept)")
     parser.add_argument("--null-draws", type=int, default=None,
-                        help="with --only: null draws per row instead of the plan's (the first draws are the plan's own)")
+                        help="with --only: null draws per row instead of the plan's "
+                             "(the first draws are the plan's own)")
     args = parser.parse_args(argv)
     tests = (args.only,) if args.only else TESTS
     if args.dims != [1, 4] and not args.only:

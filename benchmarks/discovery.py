@@ -98,7 +98,8 @@ def main():
         for seed in range(worlds):
             w = sb.ColliderWorld(T=20, M=4, L=2, seed=seed)
             d = w.sample(n=10_000, seed=seed + 1)
-            accuracy.append(structure_scores(w.assignment, sb.discover_tasks(d.states, d.tasks, L=2, correction=rule).segment_tasks)["accuracy"])
+            accuracy.append(structure_scores(
+                w.assignment, sb.discover_tasks(d.states, d.tasks, L=2, correction=rule).segment_tasks)["accuracy"])
         rows.append((f"accuracy, Fisher z, correction={rule}, T=20, M=4, n=10,000, {worlds} worlds",
                      f"{np.mean(accuracy):.3f} +/- {np.std(accuracy, ddof=1):.3f}", ">= 0.95 for a corrected rule"))
 
@@ -107,8 +108,10 @@ def main():
 
     lines = ["| measurement | value | target / note |", "|---|---|---|"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
-    header = (f"# Algorithm 1: speed, memory, accuracy\n\n`python benchmarks/discovery.py{' --quick' if args.quick else ''}` "
-              f"on {platform.machine()} ({os.cpu_count()} CPUs), BLAS on one thread, Python {platform.python_version()}.\n\n")
+    header = ("# Algorithm 1: speed, memory, accuracy\n\n"
+              f"`python benchmarks/discovery.py{' --quick' if args.quick else ''}` "
+              f"on {platform.machine()} ({os.cpu_count()} CPUs), BLAS on one thread, "
+              f"Python {platform.python_version()}.\n\n")
     text = header + "\n".join(lines) + "\n"
     print(text)
     out = Path(__file__).with_name("results") / "discovery.md"

@@ -80,8 +80,10 @@ def main():
         mine = scores[scores.model.apply(lambda name: name == setting)]
         for method, edits in mine.groupby("method", sort=False):
             rows.append({"norm": setting[0], "sparsity": setting[1], "seed": setting[2], "steps": args.steps,
-                         "fit_seconds": round(model.fit_seconds_), "frechet": round(edits["frechet distance"].iloc[0], 1),
-                         "edit": method, "success": round(edits.success.mean(), 3), "drift": round(edits.drift.mean(), 3),
+                         "fit_seconds": round(model.fit_seconds_),
+                         "frechet": round(edits["frechet distance"].iloc[0], 1),
+                         "edit": method, "success": round(edits.success.mean(), 3),
+                         "drift": round(edits.drift.mean(), 3),
                          **{f"drift {task}": round(value, 3) for task, value in zip(edits.task, edits.drift)},
                          "latents per task": entanglement.latents.tolist(),
                          "max nuisance R^2": round(entanglement.filter(like="R^2").max().max(), 3)})

@@ -74,7 +74,8 @@ def main():
          for warmup, row in recovered.iterrows()]
     text = "\n".join(lines) + "\n"
     print(text)
-    out = ROOT / "benchmarks" / "results" / ("specialist.md" if args.batch_size == 256 else f"specialist_batch{args.batch_size}.md")
+    out = ROOT / "benchmarks" / "results" / ("specialist.md" if args.batch_size == 256
+                                             else f"specialist_batch{args.batch_size}.md")
     out.write_text(text)
     print(f"written to {out}")
 

@@ -22,8 +22,8 @@ from threadpoolctl import threadpool_limits
 
 from .validation import as_columns, as_real_array, check_bool, check_choice, check_probability, check_real, check_seed
 
-__all__ = ["structure_scores", "pair_truth", "mean_average_precision", "block_r2", "mean_corr_coef", "jacobian_magnitudes", "jacobian_support",
-           "REGRESSORS", "MIN_SPLIT_SAMPLES"]
+__all__ = ["structure_scores", "pair_truth", "mean_average_precision", "block_r2", "mean_corr_coef",
+           "jacobian_magnitudes", "jacobian_support", "REGRESSORS", "MIN_SPLIT_SAMPLES"]
 
 
 def structure_scores(true, found):
@@ -44,7 +44,8 @@ def structure_scores(true, found):
     true = np.asarray(true)
     found = np.asarray(found)
     if true.shape != found.shape or true.ndim != 2:
-        raise ValueError(f"true and found must be (N, M) matrices of the same shape; got {true.shape} and {found.shape}.")
+        raise ValueError(f"true and found must be (N, M) matrices of the same shape; "
+                         f"got {true.shape} and {found.shape}.")
     if true.dtype != bool or found.dtype != bool:
         raise ValueError("true and found must be boolean matrices (True where a segment serves a task).")
     if true.size == 0:
@@ -186,7 +187,8 @@ def block_r2(true_block, est_block, regressor="kernel", *, test_fraction=0.5, se
     est_block = as_columns(as_real_array(est_block, "est_block"), "est_block", allow_empty=True)
     if len(true_block) != len(est_block):
         raise ValueError(
-            f"true_block and est_block must have the same number of samples; got {len(true_block)} and {len(est_block)}."
+            f"true_block and est_block must have the same number of samples; "
+            f"got {len(true_block)} and {len(est_block)}."
         )
     test_fraction = check_probability(test_fraction, "test_fraction")
     seed = check_seed(seed)
@@ -206,7 +208,8 @@ def block_r2(true_block, est_block, regressor="kernel", *, test_fraction=0.5, se
     elif hasattr(regressor, "fit") and hasattr(regressor, "predict"):
         model = clone(regressor)
     else:
-        raise ValueError(f"regressor must be a name in {sorted(REGRESSORS)} or a scikit-learn regressor; got {regressor!r}.")
+        raise ValueError(f"regressor must be a name in {sorted(REGRESSORS)} or a scikit-learn regressor; "
+                         f"got {regressor!r}.")
     train_true, test_true, train_est, test_est = train_test_split(
         true_block, est_block, test_size=test_fraction, random_state=seed)
     if est_block.shape[1] == 0:

@@ -132,12 +132,14 @@ def draw_supports(panels, *, axes=None, annotate=True):
     import seaborn as sns
 
     if not isinstance(panels, dict) or not panels:
-        raise ValueError(f"panels must be a non-empty dict of title to (n_tasks, n_latents) matrix; got {panels!r:.80}.")
+        raise ValueError(f"panels must be a non-empty dict of title to (n_tasks, n_latents) matrix; "
+                         f"got {panels!r:.80}.")
     matrices = {}
     for title, matrix in panels.items():
         matrix = as_real_array(matrix, f"panels[{title!r}]")
         if matrix.ndim != 2 or 0 in matrix.shape or not np.isfinite(matrix).all() or (matrix < 0).any():
-            raise ValueError(f"panels[{title!r}] must be a non-empty (n_tasks, n_latents) matrix of finite values >= 0; "
+            raise ValueError(f"panels[{title!r}] must be a non-empty (n_tasks, n_latents) matrix "
+                             "of finite values >= 0; "
                              f"got shape {matrix.shape}.")
         matrices[title] = matrix
     annotate = check_bool(annotate, "annotate")

@@ -48,7 +48,8 @@ def partial_correlation(cov, x, y, given=()):
     try:
         precision = np.linalg.inv(sub)
     except np.linalg.LinAlgError:
-        raise ValueError("the covariance of (x, y, given) is singular: a coordinate is constant or collinear.") from None
+        raise ValueError("the covariance of (x, y, given) is singular: "
+                         "a coordinate is constant or collinear.") from None
     return float(-precision[0, 1] / np.sqrt(precision[0, 0] * precision[1, 1]))
 
 

@@ -72,7 +72,8 @@ def recorrect(found, correction):
     >>> data = sb.ColliderWorld(T=8, M=2, L=2, seed=0).sample(n=2_000, seed=1)
     >>> found = sb.discover_tasks(data.states, data.tasks, L=2)
     >>> holm = recorrect(found, "holm")
-    >>> bool((holm.segment_tasks == sb.discover_tasks(data.states, data.tasks, L=2, correction="holm").segment_tasks).all())
+    >>> bool((holm.segment_tasks
+    ...       == sb.discover_tasks(data.states, data.tasks, L=2, correction="holm").segment_tasks).all())
     True
     """
     if not isinstance(found, TaskDiscovery):
@@ -305,7 +306,8 @@ def like_for_like(horizon_trials, task_trials, *, T=None, chance=True):
     if chance:
         worlds = a.drop_duplicates(["seed", "T"]).assign(accuracy=lambda w: np.maximum(w.base_rate, 1 - w.base_rate))
         worlds = worlds.assign(method="chance", rule="").set_index(by_seed)
-        best = {"accuracy_at_T": worlds[worlds["T"] == T].accuracy, "accuracy_all_T": worlds.accuracy.groupby(level=by_seed).mean()}
+        best = {"accuracy_at_T": worlds[worlds["T"] == T].accuracy,
+                "accuracy_all_T": worlds.accuracy.groupby(level=by_seed).mean()}
         row = {"seeds": best["accuracy_at_T"].size}
         for name, values in best.items():
             mean, sd = _mean_sd(values, keys)
@@ -346,7 +348,8 @@ def head_to_head(table, first, second, column="accuracy_at_T"):
     if not isinstance(table, pd.DataFrame):
         raise ValueError(f"table must be a like_for_like DataFrame; got {type(table).__name__}.")
     if not isinstance(column, str) or column.endswith("_sd") or column not in table:
-        raise ValueError(f"column must be one of {[c for c in SUMMARY_COLUMNS if not c.endswith('_sd')]}; got {column!r}.")
+        raise ValueError(f"column must be one of {[c for c in SUMMARY_COLUMNS if not c.endswith('_sd')]}; "
+                         f"got {column!r}.")
     methods = table.index.get_level_values("method") if "method" in (table.index.names or []) else []
     missing = [m for m in (first, second) if m not in set(methods)]
     if missing:

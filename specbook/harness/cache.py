@@ -36,7 +36,8 @@ def cache_path(*parts):
     if not root:
         return None
     path = Path(root).joinpath(*parts)
-    blocking = next((folder for folder in [path.parent, *path.parent.parents] if folder.exists() and not folder.is_dir()),
+    blocking = next((folder for folder in [path.parent, *path.parent.parents]
+                     if folder.exists() and not folder.is_dir()),
                     None)
     if blocking is not None:
         raise ValueError(f"the cache folder {CACHE_ENV}={root!r} cannot hold {'/'.join(parts)!r}: {str(blocking)!r} is "

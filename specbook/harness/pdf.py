@@ -128,7 +128,8 @@ def find_chromium() -> str:
 
 
 def build_pdf(root=".", out="_build", *, profile="book", seed=0, jobs=None, progress=True) -> PdfBuild:
-    """Execute what changed (the run :func:`specbook.harness.book.build_book` uses) and print the book to ``<out>/pdf/specbook.pdf``.
+    """Execute what changed (the run :func:`specbook.harness.book.build_book` uses) and print the book to
+    ``<out>/pdf/specbook.pdf``.
 
     Steps 1 to 3 are those of :func:`specbook.harness.book.build_book` (same run folder ``<out>/run``, same staged
     sources ``<out>/source``; after ``make book`` nothing is executed again). Then jupyter-book
@@ -191,7 +192,8 @@ def build_pdf(root=".", out="_build", *, profile="book", seed=0, jobs=None, prog
     problems = _print_problems(found)
     if problems:
         partial.unlink(missing_ok=True)
-        return PdfBuild(run=run, pdf=pdf, returncode=1, log=f"{log}\nerror: the page was not ready to print: {problems}")
+        return PdfBuild(run=run, pdf=pdf, returncode=1,
+                        log=f"{log}\nerror: the page was not ready to print: {problems}")
     partial.replace(pdf)
     pages = count_pdf_pages(pdf)
     summary = (f"printed {page.name} with {Path(chromium).name}: {found['math']} formulas typeset by MathJax, "

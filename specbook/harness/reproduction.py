@@ -424,7 +424,8 @@ def _video(value):
     chapter = "09_pixels_to_tasks"
     trials, chance = value(chapter, "video_trials"), value(chapter, "map_chance")
     maps = {rep: value(chapter, f"gcm_map_{rep}") for rep in ("frames", "leap", "latents", "states")}
-    gaps = {rep: (value(chapter, f"gcm_map_latents_minus_{rep}_mean"), value(chapter, f"gcm_map_latents_minus_{rep}_sd"))
+    gaps = {rep: (value(chapter, f"gcm_map_latents_minus_{rep}_mean"),
+                  value(chapter, f"gcm_map_latents_minus_{rep}_sd"))
             for rep in ("frames", "leap")}
     ours = (f"mAP with GCM, mean +/- sd over {_plural(trials, 'trial')}: frames "
             f"{_spread(value, chapter, 'gcm_map_frames')}, LEAP-style {_spread(value, chapter, 'gcm_map_leap')}, "

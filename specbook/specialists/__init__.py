@@ -1,1 +1,2 @@
-"""Layer 2: specialist representations (masked task heads, the VAE, the GAN, the video encoders, identifiability, editing)."""
+"""Layer 2: specialist representations (masked task heads, the VAE, the GAN, the video encoders, identifiability,
+editing)."""

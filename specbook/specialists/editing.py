@@ -28,7 +28,8 @@ import torch
 from scipy import linalg
 from torch import nn
 
-from ..worlds.cats import ACCESSORIES, FACTOR_RANGES, NUISANCE_GROUPS, CatImages, CatRenderer, accessory_index, factor_index
+from ..worlds.cats import (ACCESSORIES, FACTOR_RANGES, NUISANCE_GROUPS, CatImages, CatRenderer, accessory_index,
+                           factor_index)
 from ..metrics import block_r2
 from .._torch import one_thread
 from ..progress import progress_bar
@@ -51,7 +52,8 @@ def _check_images(images, size=None):
         raise ValueError(f"images are {array.shape[2]} x {array.shape[2]}; the predictor pools them down to 4 x 4, so "
                          "size must be a power of two >= 4.")
     if size is not None and array.shape[2] != size:
-        raise ValueError(f"images are {array.shape[2]} x {array.shape[2]}; this predictor was trained on {size} x {size}.")
+        raise ValueError(f"images are {array.shape[2]} x {array.shape[2]}; "
+                         f"this predictor was trained on {size} x {size}.")
     return check_pixels(array, "images")
 
 
@@ -74,7 +76,8 @@ class _Network(nn.Module):
         for level in range(int(np.log2(size // 4))):
             layers += [nn.Conv2d(channels, width * 2 ** level, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)]
             channels = width * 2 ** level
-        self.body = nn.Sequential(*layers, nn.Flatten(), nn.Linear(channels * 16, 128), nn.ReLU(), nn.Linear(128, n_outputs))
+        self.body = nn.Sequential(*layers, nn.Flatten(), nn.Linear(channels * 16, 128), nn.ReLU(),
+                                  nn.Linear(128, n_outputs))
 
     def forward(self, images):
         return self.body(images)
@@ -133,7 +136,8 @@ class CatFactorPredictor:
             total = 0.0
             for rows in torch.randperm(len(images), generator=generator).split(self.batch_size):
                 out = self.network_(images[rows])
-                loss = (nn.functional.binary_cross_entropy_with_logits(out[:, :n_accessories], targets[rows, :n_accessories])
+                loss = (nn.functional.binary_cross_entropy_with_logits(out[:, :n_accessories],
+                                                                       targets[rows, :n_accessories])
                         + nn.functional.mse_loss(out[:, n_accessories:], targets[rows, n_accessories:]))
                 optimiser.zero_grad()
                 loss.backward()
@@ -172,7 +176,8 @@ class CatFactorPredictor:
         truth = cats.factors[:, [factor_index(f) for f in NUISANCE_FACTORS]]
         predicted = self.predict_nuisances(cats.images)
         r2 = 1 - ((truth - predicted) ** 2).sum(axis=0) / ((truth - truth.mean(axis=0)) ** 2).sum(axis=0)
-        return {**{f"accuracy: {a}": float((accessories[:, i] == labels[:, i]).mean()) for i, a in enumerate(ACCESSORIES)},
+        return {**{f"accuracy: {a}": float((accessories[:, i] == labels[:, i]).mean())
+                   for i, a in enumerate(ACCESSORIES)},
                 **{f"R^2: {f}": float(value) for f, value in zip(NUISANCE_FACTORS, r2)}}
 
 
@@ -455,7 +460,8 @@ def score_edits(models, evaluator, *, methods=("gradient", "swap"), n_edits=500,
     rows, edits = [], []
     for name, model in models.items():
         z = model.sample_latents(n_edits, seed=seed + 1)
-        quality = frechet_distance(evaluator.predictor, real, model.generate(model.sample_latents(n_quality, seed=seed + 2)))
+        quality = frechet_distance(evaluator.predictor, real,
+                                   model.generate(model.sample_latents(n_quality, seed=seed + 2)))
         for task in ACCESSORIES:
             for method in methods:
                 scores = evaluator.score(model, z, task, method=method, per_edit=per_edit)

@@ -221,7 +221,8 @@ class SpecialistGAN:
     def get_params(self):
         """The constructor arguments (what a checkpoint must match)."""
         return {"n_latents": self.n_latents, "tasks": list(self.tasks), "sparsity": self.sparsity,
-                "width": self.width, "discriminator_norm": self.discriminator_norm, "steps": self.steps, "batch_size": self.batch_size,
+                "width": self.width, "discriminator_norm": self.discriminator_norm, "steps": self.steps,
+                "batch_size": self.batch_size,
                 "learning_rate": self.learning_rate, "head_learning_rate": self.head_learning_rate,
                 "consistency_weight": self.consistency_weight, "l1_warmup_steps": self.l1_warmup_steps,
                 "l1_ramp_steps": self.l1_ramp_steps,
@@ -254,7 +255,8 @@ class SpecialistGAN:
             raise ValueError("labels must be 0 or 1 (whether the image shows the task's attribute).")
         for k, task in enumerate(self.tasks):
             if array[:, k].min() == array[:, k].max():
-                raise ValueError(f"labels of task {task!r} are all {array[0, k]:.0f}: both values are needed to learn it.")
+                raise ValueError(f"labels of task {task!r} are all {array[0, k]:.0f}: "
+                                 "both values are needed to learn it.")
         return array.astype(np.float32)
 
     def _check_attributes(self, attributes, n):
@@ -275,7 +277,8 @@ class SpecialistGAN:
                 raise ValueError(f"unknown task {task!r}; this model's tasks are {list(self.tasks)}.")
             return self.tasks.index(task)
         if isinstance(task, bool) or not isinstance(task, numbers.Integral) or not 0 <= task < self.n_tasks:
-            raise ValueError(f"task must be a name in {list(self.tasks)} or an index in 0..{self.n_tasks - 1}; got {task!r}.")
+            raise ValueError(f"task must be a name in {list(self.tasks)} or an index in 0..{self.n_tasks - 1}; "
+                             f"got {task!r}.")
         return int(task)
 
     # ------------------------------------------------------------------ fitting
@@ -410,7 +413,8 @@ class SpecialistGAN:
             x, y, a = real_images[rows], real_labels[rows], real_attributes[rows]
             z = torch.randn(self.batch_size, self.n_latents, generator=rng, device=self.device)
             noise = torch.randn(self.batch_size, self.n_tasks, self.n_latents, generator=rng, device=self.device)
-            ones, zeros = torch.ones(self.batch_size, device=self.device), torch.zeros(self.batch_size, device=self.device)
+            ones, zeros = (torch.ones(self.batch_size, device=self.device),
+                           torch.zeros(self.batch_size, device=self.device))
 
             # discriminator: real against generated, and its task head on the real labels
             with torch.no_grad():

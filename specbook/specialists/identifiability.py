@@ -190,7 +190,8 @@ def fit_models(settings, obs=None, tasks=None, *, n_jobs=1):
         options = dict(options)
         job_obs, job_tasks = options.pop("obs", obs), options.pop("tasks", tasks)
         if job_obs is None or job_tasks is None:
-            raise ValueError("every setting needs training data: pass obs and tasks, or give the dict 'obs' and 'tasks'.")
+            raise ValueError("every setting needs training data: "
+                             "pass obs and tasks, or give the dict 'obs' and 'tasks'.")
         jobs.append((options, (job_obs, job_tasks), {}))
     return fit_many(SpecialistVAE, jobs, n_jobs=n_jobs)
 

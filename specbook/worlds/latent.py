@@ -195,7 +195,8 @@ class TaskLatentWorld:
                     f"support_size = {self.support_size} > n_latents = {self.n_latents}: a task cannot read "
                     f"more latents than there are."
                 )
-            supports = [sorted(rng.choice(self.n_latents, self.support_size, replace=False)) for _ in range(self.n_tasks)]
+            supports = [sorted(rng.choice(self.n_latents, self.support_size, replace=False))
+                        for _ in range(self.n_tasks)]
         self.supports = _check_supports(supports, self.n_latents, self.n_tasks)
         self.support_matrix = np.zeros((self.n_tasks, self.n_latents), dtype=bool)
         for k, support in enumerate(self.supports):
@@ -224,7 +225,8 @@ class TaskLatentWorld:
         if self.task_dim > 1:
             first = _orthogonal(rng, self.task_dim, size)
             return {"layers": [first] if self.task_map == "linear" else
-                    [first, _orthogonal(rng, self.task_dim, self.task_dim), _orthogonal(rng, self.task_dim, self.task_dim)]}
+                    [first, _orthogonal(rng, self.task_dim, self.task_dim),
+                     _orthogonal(rng, self.task_dim, self.task_dim)]}
         if self.task_map == "linear":
             return {"w": rng.choice((-1.0, 1.0), size) * rng.uniform(0.5, 1.5, size)}
         return {

@@ -199,7 +199,8 @@ def pages_of(book: Path):
     pages = []
     for path in sorted(book.rglob("*.html")):
         relative = path.relative_to(book).as_posix()
-        if relative in ("genindex.html", "search.html") or any(part.startswith("_") for part in path.relative_to(book).parts):
+        if (relative in ("genindex.html", "search.html")
+                or any(part.startswith("_") for part in path.relative_to(book).parts)):
             continue
         pages.append(relative)
     return pages
@@ -310,7 +311,8 @@ def test_every_page_loads_without_console_errors_broken_images_or_broken_links(
             anchors += 1
             if target == here.partition("#")[0]:
                 found = browser.execute_script(
-                    "return !!(document.getElementById(arguments[0]) || document.getElementsByName(arguments[0]).length)",
+                    "return !!(document.getElementById(arguments[0]) "
+                    "|| document.getElementsByName(arguments[0]).length)",
                     fragment)
             else:
                 path = urllib.parse.unquote(urllib.parse.urlsplit(target).path).lstrip("/")
@@ -349,7 +351,8 @@ def test_mathjax_renders_the_theorem(site, browser, screenshots):
     rendered = theorems[0].find_elements("css selector", "mjx-container")
     assert rendered, f"MathJax started but rendered nothing in the theorem box of {THEOREM_PAGE}"
     errors = browser.execute_script(
-        "return Array.from(document.querySelectorAll('mjx-merror')).map(e => e.getAttribute('data-mjx-error') || e.textContent)")
+        "return Array.from(document.querySelectorAll('mjx-merror'))"
+        ".map(e => e.getAttribute('data-mjx-error') || e.textContent)")
     assert not errors, f"TeX errors on {THEOREM_PAGE}: {errors}"
 
 
@@ -388,7 +391,8 @@ def test_every_chapter_has_one_colab_badge_for_its_notebook(book, site, browser)
         if not image:
             problems.append(f"{page}: the badge has no <img>")
             continue
-        if not image["src"] or re.match(r"[a-z]+:|/", image["src"]) or image["url"] != site.url + "_static/colab-badge.svg":
+        if (not image["src"] or re.match(r"[a-z]+:|/", image["src"])
+                or image["url"] != site.url + "_static/colab-badge.svg"):
             problems.append(f"{page}: badge image {image['src']!r} is not a relative link to _static/colab-badge.svg")
         if image["alt"] != "Open In Colab":
             problems.append(f"{page}: badge image has alt {image['alt']!r}, expected 'Open In Colab'")
@@ -413,7 +417,8 @@ def test_search_finds_a_chapter(site, browser, screenshots):
         WebDriverWait(browser, PAGE_TIMEOUT).until(chapter_results)
     except TimeoutException:
         summary = browser.execute_script(
-            "const r = document.getElementById('search-results'); return r ? r.innerText.slice(0, 300) : 'no #search-results'")
+            "const r = document.getElementById('search-results'); "
+            "return r ? r.innerText.slice(0, 300) : 'no #search-results'")
         pytest.fail(f"searching 'collider' listed no chapter page within {PAGE_TIMEOUT} s: {results[:5]} ({summary!r})")
     finally:
         screenshots(browser, "search_collider")

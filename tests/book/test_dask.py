@@ -197,7 +197,8 @@ def test_closing_the_run_cancels_the_chapters_not_finished(thread_cluster, monke
 
 def test_a_chapter_kernel_does_not_inherit_the_workers_memory_trimming(thread_cluster, monkeypatch, tmp_path):
     monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")  # as a Nanny sets it for its worker
-    monkeypatch.setattr("specbook.harness.runner._execute_chapter", lambda job: os.environ.get("MALLOC_TRIM_THRESHOLD_"))
+    monkeypatch.setattr("specbook.harness.runner._execute_chapter",
+                        lambda job: os.environ.get("MALLOC_TRIM_THRESHOLD_"))
     job = _ChapterJob(stem="00_probe", notebook=tmp_path, executed=tmp_path, metrics_file=tmp_path, parameters={},
                       timeout=1, cwd=tmp_path, blas_threads=1, cache_dir=tmp_path)
     with _client_of(thread_cluster) as client:

@@ -80,4 +80,5 @@ def test_every_chapter_is_in_the_table_of_contents():
 
 
 def test_colab_installs_the_release_tag_of_this_version():
-    assert REVISION == f"v{specbook.__version__}", "bump specbook.harness.colab.REVISION with the version (then make sync)"
+    assert REVISION == f"v{specbook.__version__}", (
+        "bump specbook.harness.colab.REVISION with the version (then make sync)")

@@ -23,9 +23,11 @@ import pytest
 from specbook.harness.book import toc_chapters
 
 ROOT = Path(__file__).resolve().parents[2]
-# As specbook.harness.pdf.find_chromium looks for it (not imported here: a missing tool should skip, not fail, collection).
+# As specbook.harness.pdf.find_chromium looks for it (not imported here: a missing tool should skip, not fail,
+# collection).
 CHROMIUM = shutil.which(os.environ.get("SPECBOOK_CHROMIUM") or "chromium") or next(
-    (found for name in ("chromium-browser", "google-chrome", "google-chrome-stable") if (found := shutil.which(name))), None)
+    (found for name in ("chromium-browser", "google-chrome", "google-chrome-stable") if (found := shutil.which(name))),
+    None)
 #: A sane size for the whole book (the smoke profile printed 197 pages).
 PAGES = range(60, 1500)
 
@@ -118,8 +120,8 @@ def test_the_bibliography_is_printed(page_texts):
     assert at > 0, f"no {BIBLIOGRAPHY!r} heading"
     bibliography = text[at:].lower()
     titles = [normal(re.sub(r"[{}]", "", t)).lower()
-              for t in re.findall(r"^\s*title\s*=\s*[{\"](.+?)[}\"],?\s*$", (ROOT / "book" / "references.bib").read_text(),
-                                  flags=re.M)]
+              for t in re.findall(r"^\s*title\s*=\s*[{\"](.+?)[}\"],?\s*$",
+                                  (ROOT / "book" / "references.bib").read_text(), flags=re.M)]
     printed = [t for t in titles if t[:40] in bibliography]
     assert len(printed) >= max(3, len(titles) // 2), f"only {len(printed)} of {len(titles)} references printed"
 

@@ -4,7 +4,8 @@ import pandas as pd
 import pytest
 
 from specbook.worlds.cats import ACCESSORIES, FACTORS, CatRenderer
-from specbook.specialists.editing import (CatFactorPredictor, EditEvaluator, _group_distance, _group_distances, score_edits)
+from specbook.specialists.editing import (CatFactorPredictor, EditEvaluator, _group_distance, _group_distances,
+                                          score_edits)
 from specbook.specialists.identifiability import aligned_support, sample_sd, support_containment
 from specbook.worlds.latent import example_world
 from specbook.experiments.pixels import paired_differences

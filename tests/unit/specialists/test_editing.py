@@ -4,8 +4,8 @@ import pytest
 
 from specbook.worlds.cats import ACCESSORIES, FACTOR_RANGES, CatRenderer, factor_index
 from specbook.worlds.cats import FACTORS
-from specbook.specialists.editing import (NUISANCE_FACTORS, CatFactorPredictor, EditEvaluator, frechet_distance, readable_groups,
-                              task_latent_entanglement)
+from specbook.specialists.editing import (NUISANCE_FACTORS, CatFactorPredictor, EditEvaluator, frechet_distance,
+                                          readable_groups, task_latent_entanglement)
 
 
 class RendererEditor:

@@ -64,7 +64,8 @@ def test_checkpoint_resumes_to_the_same_model(cats, tmp_path):
 def test_a_fitted_model_pickles_as_workers_return_it(cats, norm):
     import pickle
 
-    model = SpecialistGAN(discriminator_norm=norm, sparsity=0.5, steps=3, seed=1, **SMALL).fit(cats.images, cats.labels())
+    model = SpecialistGAN(discriminator_norm=norm, sparsity=0.5, steps=3, seed=1,
+                          **SMALL).fit(cats.images, cats.labels())
     copy = pickle.loads(pickle.dumps(model))
     z = model.sample_latents(3, seed=0)
     assert np.array_equal(copy.generate(z), model.generate(z))
