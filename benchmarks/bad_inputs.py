@@ -459,7 +459,7 @@ ENTRIES = [
                  ("x equal to z", lambda f: dict(x=f.xyz[:, 2])),
                  ("constant x", lambda f: dict(x=np.ones(50))),
                  ("unknown option", lambda f: dict(nonsense=1))]),
-    Entry("ci.get_ci_test", lambda f, **kw: ci.get_ci_test(**kw), lambda f: dict(method="gcm"),
+    Entry("ci.get_ci_test", lambda f, **kw: ci.get_ci_test(**kw), lambda f: dict(test="gcm"),
           dict(method="choice"), extra=[("unknown option", lambda f: dict(nonsense=1)),
                                         ("option of a bad value", lambda f: dict(seed=-1))]),
     Entry("ci.FisherZ", lambda f, **kw: ci.FisherZ(**kw), _none, dict(scalar_test="choice")),

@@ -70,7 +70,7 @@ def pair_truth(assignment):
 
     Parameters
     ----------
-    assignment : array-like of shape (N, M), bool
+    assignment : array-like of shape (N, M), bool (or integers 0 and 1)
         True where segment ``S_k`` serves task ``g_i``.
 
     Returns
@@ -79,8 +79,10 @@ def pair_truth(assignment):
         ``[i - 1, k - 1, v - 1]`` is True when ``k < v`` and both segments serve ``g_i``.
     """
     A = np.asarray(assignment)
-    if A.ndim != 2 or A.dtype != bool:
-        raise ValueError(f"assignment must be an (N, M) boolean matrix; got dtype {A.dtype} and shape {A.shape}.")
+    if A.ndim != 2 or not (A.dtype == bool or (np.issubdtype(A.dtype, np.integer) and np.isin(A, (0, 1)).all())):
+        raise ValueError(f"assignment must be an (N, M) array of booleans (a boolean matrix, or integers 0/1); got "
+                         f"dtype {A.dtype} and shape {A.shape}.")
+    A = A.astype(bool)
     if A.size == 0:
         raise ValueError(f"assignment must have at least one segment and one task; got shape {A.shape}.")
     both = A.T[:, :, None] & A.T[:, None, :]

@@ -7,7 +7,7 @@ import numpy as np
 
 from .validation import as_real_array
 
-__all__ = ["partial_correlation", "covariance_z_scores"]
+__all__ = ["partial_correlation", "covariance_z_scores", "standardise"]
 
 
 def partial_correlation(cov, x, y, given=()):
@@ -90,3 +90,11 @@ def covariance_z_scores(samples, population_cov):
     se = np.sqrt((np.outer(var, var) + population_cov**2) / n)
     rows, cols = np.triu_indices(D)
     return (sample_cov - population_cov)[rows, cols] / se[rows, cols]
+
+
+def standardise(a):
+    """Each column of `a` shifted and scaled to mean 0 and (population) standard deviation 1.
+
+    A constant column has no scale: its entries become NaN (callers check their inputs first).
+    """
+    return (a - a.mean(axis=0)) / a.std(axis=0)

@@ -7,7 +7,8 @@ from threadpoolctl import threadpool_limits
 
 from ..validation import check_int, check_seed
 from .residuals import _crossfit_residuals
-from .result import CITestResult, _call_docstring, _check_choice, _check_data, _check_min_samples, _standardise
+from ..stats import standardise
+from .result import CITestResult, _call_docstring, _check_choice, _check_data, _check_min_samples
 
 
 class GCM:
@@ -76,7 +77,7 @@ class GCM:
         _check_min_samples(n, max(20, dz + 3, p + 2), "gcm",
                            "at least 20, |Z| + 3 for the regressions and dx * dy + 2 for the covariance "
                            f"of the dx * dy = {p} residual products")
-        targets = _standardise(np.hstack([x, y]))
+        targets = standardise(np.hstack([x, y]))
         # Matrices a few hundred wide: BLAS threads cost more than they give (0.49 s against
         # 0.31 s per test at n = 5,000 on a 2-core machine).
         with threadpool_limits(1, user_api="blas"):

@@ -12,8 +12,9 @@ from threadpoolctl import threadpool_limits
 from ..validation import check_bool, check_int, check_seed
 from .neighbours import _local_permutation, _max_abs_difference, _neighbour_lists
 from .residuals import _crossfit_residuals
+from ..stats import standardise
 from .result import (CITestResult, _call_docstring, _check_choice, _check_data, _check_min_samples,
-                     _permutation_pvalue, _standardise)
+                     _permutation_pvalue)
 
 
 def _frenzel_pompe_estimate(k, n_xz, n_yz, n_z):
@@ -185,7 +186,7 @@ class KnnCMI:
         rng = np.random.default_rng(self.seed)
         if z.shape[1] and self.residualize == "rff":
             with threadpool_limits(1, user_api="blas"):  # see GCM
-                residuals, _ = _crossfit_residuals(_standardise(np.hstack([x, y])), z, dx, 128, rng)
+                residuals, _ = _crossfit_residuals(standardise(np.hstack([x, y])), z, dx, 128, rng)
             x, y = residuals[:, :dx], residuals[:, dx:]
         x, y, z = (self._transform(a) for a in (x, y, z))
         estimator = _FrenzelPompe(x, y, z, k, width=max(64, 32 * k, self.k_perm))
@@ -206,4 +207,4 @@ class KnnCMI:
     def _transform(self, a):
         if self.transform == "rank":
             return rankdata(a, axis=0) / len(a)
-        return _standardise(a)
+        return standardise(a)

@@ -7,7 +7,8 @@ from .._torch import one_thread
 from ..validation import check_device, check_int, check_memory, check_seed
 from .neighbours import _local_permutation, _neighbour_lists
 from .residuals import _random_features, _ridge_fold
-from .result import CITestResult, _call_docstring, _check_data, _check_min_samples, _permutation_pvalue, _standardise
+from ..stats import standardise
+from .result import CITestResult, _call_docstring, _check_data, _check_min_samples, _permutation_pvalue
 
 
 class NeuralCMI:
@@ -86,7 +87,7 @@ class NeuralCMI:
         n = len(x)
         rng = np.random.default_rng(self.seed)
         halves = np.array_split(rng.permutation(n), 2)
-        data = [_standardise(a) for a in (x, y, z)]
+        data = [standardise(a) for a in (x, y, z)]
         if z.shape[1]:
             data[0], data[1] = self._residualise(data, halves[0], rng)
         train, test = (self._split(data, rows, rng) for rows in halves)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import inspect
 import numbers
+import warnings
 
 import numpy as np
 
@@ -16,14 +17,31 @@ CI_TESTS = {"fisherz": FisherZ, "gcm": GCM, "knn-cmi": KnnCMI, "neural-cmi": Neu
 """Names accepted by :func:`get_ci_test` and :func:`ci_test`, with the class each builds."""
 
 
-def get_ci_test(method="fisherz", **options):
+#: Stands for "not given" where ``method=``, the old name of ``test=``, is still accepted.
+_NOT_GIVEN = object()
+
+
+def _renamed_method(test, method, function):
+    """`test`, or `method` given under its old name (with a DeprecationWarning)."""
+    if method is _NOT_GIVEN:
+        return test
+    if test is not None:
+        raise ValueError(f"{function}: give the CI test as test= only (method= is its deprecated old name).")
+    warnings.warn(f"{function}(method=...) is deprecated; the CI test is test= everywhere in specbook "
+                  f"(e.g. {function}(test={method!r}))", DeprecationWarning, stacklevel=3)
+    return method
+
+
+def get_ci_test(test=None, *, method=_NOT_GIVEN, **options):
     """Build a CI test from its name, or pass a user's test through.
 
     Parameters
     ----------
-    method : str or callable
+    test : str or callable, default="fisherz"
         A name in :data:`CI_TESTS`, or any callable ``test(x, y, z) -> CITestResult``
         (returned unchanged).
+    method : str or callable, optional
+        Deprecated old name of `test`.
     **options
         Keyword arguments of the named test's class (for example ``seed`` or ``k``).
 
@@ -37,22 +55,25 @@ def get_ci_test(method="fisherz", **options):
     >>> get_ci_test("knn-cmi", seed=0).k
     10
     """
-    if isinstance(method, str):
-        if method not in CI_TESTS:
-            raise ValueError(f"unknown CI test {method!r}; choose one of {list(CI_TESTS)} or pass a callable "
+    test = _renamed_method(test, method, "get_ci_test")
+    if test is None:
+        test = "fisherz"
+    if isinstance(test, str):
+        if test not in CI_TESTS:
+            raise ValueError(f"unknown CI test {test!r}; choose one of {list(CI_TESTS)} or pass a callable "
                              "test(x, y, z) -> CITestResult.")
-        cls = CI_TESTS[method]
+        cls = CI_TESTS[test]
         accepted = [name for name in inspect.signature(cls).parameters]
         unknown = sorted(set(options) - set(accepted))
         if unknown:
-            raise ValueError(f"{method!r} does not take the option(s) {unknown}; it accepts {accepted or 'none'}.")
+            raise ValueError(f"{test!r} does not take the option(s) {unknown}; it accepts {accepted or 'none'}.")
         return cls(**options)
-    if callable(method):
+    if callable(test):
         if options:
             raise ValueError(f"options {sorted(options)} can only configure a test given by name; "
                              "configure your own test object before passing it.")
-        return method
-    raise ValueError(f"method must be one of {list(CI_TESTS)} or a callable test(x, y, z); got {method!r}.")
+        return test
+    raise ValueError(f"test must be one of {list(CI_TESTS)} or a callable test(x, y, z); got {test!r}.")
 
 
 def describe_test(test):
@@ -96,7 +117,7 @@ def check_ci_result(result, test):
     return result
 
 
-def ci_test(x, y, z=None, method="fisherz", **options):
+def ci_test(x, y, z=None, test=None, *, method=_NOT_GIVEN, **options):
     """Test ``x indep y | z`` with the named (or given) CI test.
 
     Parameters
@@ -105,8 +126,10 @@ def ci_test(x, y, z=None, method="fisherz", **options):
     y : array-like of shape (n,) or (n, dy)
     z : array-like of shape (n,) or (n, dz), optional
         The conditioning set; None or an empty array for a marginal test.
-    method : str or callable, default="fisherz"
+    test : str or callable, default="fisherz"
         See :func:`get_ci_test`.
+    method : str or callable, optional
+        Deprecated old name of `test`.
     **options
         Options of the named test.
 
@@ -120,4 +143,7 @@ def ci_test(x, y, z=None, method="fisherz", **options):
         For bad data or options, naming them, and when a user's test returns a p-value
         that is not a number in [0, 1] (see :func:`check_ci_result`).
     """
-    return check_ci_result(get_ci_test(method, **options)(x, y, z), method)
+    test = _renamed_method(test, method, "ci_test")
+    if test is None:
+        test = "fisherz"
+    return check_ci_result(get_ci_test(test, **options)(x, y, z), test)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg
 
-from .result import _standardise
+from ..stats import standardise
 
 # Design of the "rff" regressor (see GCM): Gaussian-kernel random Fourier features of the
 # standardised z at these multiples of the median pairwise distance, 1-D random Fourier features
@@ -24,7 +24,7 @@ _LEVERAGE_SAMPLE = 512       # rows used to estimate the sum of products of leve
 
 
 def _random_features(z, n_features, rng):
-    z = _standardise(z)
+    z = standardise(z)
     sample = z[rng.choice(len(z), size=min(len(z), _MEDIAN_SAMPLE), replace=False)]
     squared = (sample**2).sum(axis=1)
     distances = np.sqrt(np.maximum(squared[:, None] + squared[None, :] - 2 * sample @ sample.T, 0.0))

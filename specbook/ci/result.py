@@ -95,10 +95,6 @@ def _call_docstring(returns):
     return decorate
 
 
-def _standardise(a):
-    return (a - a.mean(axis=0)) / a.std(axis=0)
-
-
 def _permutation_pvalue(statistic, null):
     """(1 + #{null >= statistic}) / (1 + #null): exact under exchangeability, never zero."""
     return float((1 + np.count_nonzero(null >= statistic)) / (1 + len(null)))

@@ -61,7 +61,6 @@ violates them.
 """
 from __future__ import annotations
 
-import json
 import math
 import numbers
 from dataclasses import dataclass, field
@@ -69,7 +68,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from .files import write_json_atomic
-from .provenance import check_complete
+from .run_folder import read_json, read_run
 
 __all__ = ["CheckResult", "CheckedMetric", "check_run", "DEFAULT_RTOL"]
 
@@ -181,7 +180,7 @@ def check_run(run_dir, against=None, update=False) -> CheckResult:
         unreadable expectations file.
     """
     run_dir = Path(run_dir)
-    run = _read_run(run_dir)
+    run = read_run(run_dir, allow_dirty=True, require=("profile", "notebooks_dir", "chapters"))
     if against is None:
         against = Path(run["notebooks_dir"]).parent / "expected" / f"{run['profile']}.json"
     elif not update and not Path(against).exists():
@@ -228,34 +227,9 @@ def check_run(run_dir, against=None, update=False) -> CheckResult:
     return result
 
 
-def _read_run(run_dir: Path) -> dict:
-    path = run_dir / "metrics.json"
-    if not path.is_file():
-        raise ValueError(
-            f"run_dir={str(run_dir)!r} holds no metrics.json; "
-            f"run `python -m specbook run --out {run_dir}` first."
-        )
-    run = _read_json(path)
-    missing = {"profile", "notebooks_dir", "chapters"} - set(run if isinstance(run, dict) else ())
-    if missing:
-        raise ValueError(f"{path} is not a specbook run summary: it lacks {sorted(missing)}. "
-                         "Re-create it with `python -m specbook run`.")
-    check_complete(run, run_dir)
-    return run
-
-
-def _read_json(path: Path):
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path} is not valid JSON ({exc}).") from None
-    except OSError as exc:
-        raise ValueError(f"{path} cannot be read ({exc.strerror or exc}).") from None
-
-
 def _read_expectations(path: Path, profile: str) -> dict:
     """Read and validate an expectations file; return its ``metrics`` mapping."""
-    data = _read_json(path)
+    data = read_json(path)
     if not isinstance(data, dict) or set(data) != {"profile", "metrics"}:
         raise ValueError(f"{path} must be an object with exactly the keys 'profile' and 'metrics'; "
                          f"got {sorted(data) if isinstance(data, dict) else type(data).__name__}.")

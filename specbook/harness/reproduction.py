@@ -22,14 +22,14 @@ banner naming the run's commit and what changed since.
 """
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, NamedTuple
 
 from .files import write_text_atomic
-from .provenance import check_clean, check_complete, staleness
+from .provenance import staleness
+from .run_folder import read_run
 
 __all__ = ["Claim", "CLAIMS", "Figure", "FIGURES", "SOURCES", "Verdict", "VERDICTS", "judge_run",
            "read_run", "render_reproduction", "render_status", "stale_banner", "with_banner", "write_report"]
@@ -703,32 +703,6 @@ def with_banner(page: str, banner: str) -> str:
         return page
     label, title, rest = page.split("\n", 2)
     return f"{label}\n{title}\n\n{banner}{rest}"
-
-
-def read_run(run_dir, *, allow_dirty=False) -> dict:
-    """Read and validate a run folder's ``metrics.json``.
-
-    Refuses (``ValueError``, naming the file) a summary that cannot be parsed, a run
-    made from a dirty tree (unless `allow_dirty`: the book's own build, whose pages say
-    so), and a run with a chapter that did not finish (still "running" in
-    ``state.json`` because the run was killed, or "interrupted").
-    """
-    path = Path(run_dir) / "metrics.json"
-    if not path.is_file():
-        raise ValueError(f"run_dir={str(run_dir)!r} holds no metrics.json; pass a folder written by "
-                         "`python -m specbook run`.")
-    try:
-        run = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path} is not valid JSON ({exc}); run the chapters again to rewrite it.") from None
-    except OSError as exc:
-        raise ValueError(f"{path} cannot be read ({exc.strerror or exc}).") from None
-    if not isinstance(run, dict) or "chapters" not in run or "profile" not in run:
-        raise ValueError(f"{path} is not a specbook run's metrics.json (no 'chapters' or 'profile').")
-    check_complete(run, run_dir)
-    if not allow_dirty:
-        check_clean(run, run_dir)
-    return run
 
 
 def _environment_lines(run: dict) -> list[str]:

@@ -29,6 +29,7 @@ from scipy import stats
 
 from .discovery import MAX_TESTS
 from .multitest import CORRECTIONS, check_alpha, check_correction, reject
+from ..stats import standardise
 from ..validation import check_choice, check_int, check_real, check_seed, check_states_tasks
 
 __all__ = ["BaselineResult", "cca_tasks", "group_lasso_tasks", "seltask_tasks", "recorrect", "BASELINES",
@@ -75,10 +76,6 @@ def _check_L(L):
     if isinstance(L, bool) or not isinstance(L, numbers.Integral) or L < 1:
         raise ValueError(f"L must be an integer >= 1 (the segment length); got {L!r}.")
     return int(L)
-
-
-def _standardise(a):
-    return (a - a.mean(axis=0)) / a.std(axis=0)
 
 
 def _result(segment_tasks, scores, method, L, start, info):
@@ -250,8 +247,8 @@ def group_lasso_tasks(states, tasks, L=2, seed=0, *, selection="bic", n_lambdas=
                                        caller="Group Lasso")
     n, T, d = states.shape
     M, N = tasks.shape[1], T // L
-    X = _standardise(states.reshape(n, T * d))
-    Y = _standardise(tasks)
+    X = standardise(states.reshape(n, T * d))
+    Y = standardise(tasks)
     group_size = L * d
     ratios = np.logspace(0, np.log10(lambda_min_ratio), n_lambdas)
 

@@ -8,6 +8,7 @@ import pandas as pd
 
 from ..worlds.collider import ColliderWorld
 from .discovery import QUERIES, oracle_tasks
+from ..metrics import pair_truth
 from ..progress import progress_bar
 from ..validation import check_bool, check_choice, check_int, check_seed
 
@@ -17,17 +18,6 @@ _TASK_ROLES = ("collider", "confounder", "mediator")
 MAX_WORLDS = 1_000_000
 
 __all__ = ["random_worlds", "verify_theorem1", "pair_truth", "world_features"]
-
-
-def pair_truth(assignment):
-    """(M, N, N) bool: True for ``k < v`` when both segments serve the task (Theorem 1's left side)."""
-    A = np.asarray(assignment)
-    if A.ndim != 2 or not (A.dtype == bool or (np.issubdtype(A.dtype, np.integer) and np.isin(A, (0, 1)).all())):
-        raise ValueError(f"assignment must be an (N, M) array of booleans (or 0/1); got shape {A.shape} and dtype "
-                         f"{A.dtype}.")
-    A = A.astype(bool)
-    both = A.T[:, :, None] & A.T[:, None, :]
-    return np.triu(both, k=1)
 
 
 def world_features(world):

@@ -145,5 +145,8 @@ def test_mean_average_precision_bad_input():
         sb.metrics.mean_average_precision(A, bad)
     with pytest.raises(ValueError, match="no task has a dependent pair"):
         sb.metrics.mean_average_precision(np.eye(3, 2, dtype=bool), stats)
+    assert np.array_equal(sb.metrics.pair_truth(A.astype(int)), sb.metrics.pair_truth(A))  # 0/1 read as booleans
     with pytest.raises(ValueError, match="boolean matrix"):
-        sb.metrics.pair_truth(A.astype(int))
+        sb.metrics.pair_truth(2 * A.astype(int))
+    with pytest.raises(ValueError, match="boolean matrix"):
+        sb.metrics.pair_truth(A.astype(float))

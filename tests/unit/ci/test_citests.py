@@ -330,13 +330,13 @@ def test_registry_and_ci_test():
     assert isinstance(get_ci_test("knn-cmi", seed=1, k=5), KnnCMI)
     x, y, z = gaussian_chain(200, seed=0)
     assert ci_test(x, y, z) == FisherZ()(x, y, z)
-    assert ci_test(x, y, z, method="gcm", regressor="linear") == GCM(regressor="linear")(x, y, z)
+    assert ci_test(x, y, z, test="gcm", regressor="linear") == GCM(regressor="linear")(x, y, z)
 
     def my_test(x, y, z=None):
         return CITestResult(statistic=0.0, pvalue=0.5, method="mine", n=len(x))
 
     assert get_ci_test(my_test) is my_test
-    assert ci_test(x, y, z, method=my_test).pvalue == 0.5
+    assert ci_test(x, y, z, test=my_test).pvalue == 0.5
     with pytest.raises(ValueError, match=r"unknown CI test 'kci'; choose one of \['fisherz', 'gcm', 'knn-cmi', "
                                          r"'neural-cmi'\]"):
         get_ci_test("kci")
@@ -346,6 +346,17 @@ def test_registry_and_ci_test():
         get_ci_test(my_test, seed=0)
     with pytest.raises(ValueError, match="callable"):
         get_ci_test(3)
+
+
+def test_method_is_the_deprecated_old_name_of_test():
+    x, y, z = gaussian_chain(200, seed=0)
+    with pytest.warns(DeprecationWarning, match=r"ci_test\(method=...\) is deprecated; .* test= everywhere"):
+        old = ci_test(x, y, z, method="gcm", regressor="linear")
+    assert old == ci_test(x, y, z, test="gcm", regressor="linear")
+    with pytest.warns(DeprecationWarning, match="get_ci_test"):
+        assert isinstance(get_ci_test(method="knn-cmi"), KnnCMI)
+    with pytest.raises(ValueError, match="test= only"):
+        ci_test(x, y, z, test="gcm", method="gcm")
 
 
 # ------------------------------------------------------------------------------------ bad input
