@@ -23,10 +23,10 @@ class GCM:
 
     ``kappa >= 1`` corrects the variance for cross-fitting: an out-of-fold residual still
     depends on the other fold's noise, which correlates products across folds and inflates
-    the variance of their sum by O(effective degrees of freedom / n) - a few percent for
-    flexible fits at n = 5,000, enough to push the level from 0.05 to about 0.1 when
-    ignored. It is computed exactly for the ridge smoothers (see
-    ``_crossfit_variance_factor``); ``kappa = 1`` for the linear regressor.
+    the variance of their sum by O(effective degrees of freedom / n) - small for flexible
+    fits at n = 5,000, yet enough to make the test clearly anti-conservative when ignored
+    (``benchmarks/results/docstring_figures.md``). It is computed exactly for the ridge
+    smoothers (see ``_crossfit_variance_factor``); ``kappa = 1`` for the linear regressor.
 
     The test has power against dependences that leave a conditional covariance
     ``E[cov(x, y | z)] != 0`` (for instance the explaining-away dependence a collider
@@ -78,8 +78,8 @@ class GCM:
                            "at least 20, |Z| + 3 for the regressions and dx * dy + 2 for the covariance "
                            f"of the dx * dy = {p} residual products")
         targets = standardise(np.hstack([x, y]))
-        # Matrices a few hundred wide: BLAS threads cost more than they give (0.49 s against
-        # 0.31 s per test at n = 5,000 on a 2-core machine).
+        # Matrices a few hundred wide: BLAS threads cost more than they give, so one thread is
+        # faster here (timings: benchmarks/results/docstring_figures.md).
         with threadpool_limits(1, user_api="blas"):
             residuals, kappa = self._residuals(targets, z, dx)
         products = (residuals[:, :dx, None] * residuals[:, None, dx:]).reshape(n, p)

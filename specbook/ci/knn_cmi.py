@@ -145,19 +145,19 @@ class KnnCMI:
     depends on the data. Where x still varies with z inside a neighbourhood (no
     residualising), the shuffle blurs that variation, the null estimates fall and the test
     becomes anti-conservative: a true permutation among the neighbours (a maximum matching,
-    without the sample itself) rejected 7.2% of null cases in the band setting of
-    ``benchmarks/citests.py`` (n = 2,000, |Z| = 5) and 18% in the shared-parent setting of
-    the test suite. Two features raise the null estimates again: a sample among its own
-    candidates (about a quarter of the shuffled x stay in place), and the samples that the
-    rounds leave without a free candidate (about 12%) repeating a neighbour's x, ties that
-    the kNN estimate reads as dependence. With ``residualize=None, include_self=True`` they
-    win and the test is conservative (type-I error 0.029 at 0.05 over 1,000 null draws in
-    the band setting, power 0.09 at d = 1 and 0.0 at d = 4). Residualising removes the
-    blur itself, so the default leaves the sample out of its candidates: type-I error 0.048
-    (1,000 draws, d = 1) and 0.050 (200 draws, d = 4), power 0.15 and 0.44
-    (``benchmarks/results/citests.md``). It relies on the regressions, as GCM does: in the
-    shared-parent setting at n = 400 (25 random features per bandwidth) it
-    rejected 8.5% of 200 null cases at 0.05, against 3.8% of 80 at n = 2,000.
+    without the sample itself) rejected null cases above the level in the band setting of
+    ``benchmarks/citests.py`` (n = 2,000, |Z| = 5), and more often still in the
+    shared-parent setting of the test suite. Two features raise the null estimates again: a
+    sample among its own candidates (a good share of the shuffled x stay in place), and the
+    samples that the rounds leave without a free candidate repeating a neighbour's x, ties
+    that the kNN estimate reads as dependence. With ``residualize=None, include_self=True``
+    they win and the test is conservative in the band setting, with little power left.
+    Residualising removes the blur itself, so the default leaves the sample out of its
+    candidates and keeps its level there (its type-I errors and powers are in
+    ``benchmarks/results/citests.md``). It relies on the regressions, as GCM does: in the
+    shared-parent setting at n = 400 (25 random features per bandwidth) it rejected null
+    cases above the level, unlike at n = 2,000. The figures behind these Notes that
+    ``citests.md`` does not hold are in ``benchmarks/results/docstring_figures.md``.
     """
 
     name = "knn-cmi"

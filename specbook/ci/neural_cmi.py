@@ -33,7 +33,8 @@ class NeuralCMI:
     invertible shift of x, so the hypothesis is unchanged; but without it x carries
     information about z, which the critic uses to recognise the true y, and which a local
     permutation (z-neighbours are never at exactly the same z) partly destroys - a false
-    "dependence" that made the test reject about 20% of null cases at n = 800 in our checks.
+    "dependence" that made the test reject null cases far above the level in our checks
+    (``benchmarks/results/docstring_figures.md``).
 
     Parameters
     ----------

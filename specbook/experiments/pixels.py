@@ -397,7 +397,8 @@ def video_specialists(trial, representation="latents", *, sparsities=(0.0, 0.05)
         Which features feed the specialist.
     sparsities : sequence of float, default=(0, 0.05)
         ``0`` is the generalist. Chapter 7's lambda for one scalar task (2/3) leaves these
-        specialists with no latent at all on a few thousand videos; 0.05 keeps one or two.
+        specialists with no latent at all on a few thousand videos; 0.05 keeps a few (see
+        ``benchmarks/results/pixels.md`` and ``benchmarks/results/docstring_figures.md``).
     epochs : int, default=100
     batch_size : int, default=64
         Smaller than the VAE's default so that a few thousand videos still give the mask

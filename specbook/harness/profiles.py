@@ -38,7 +38,8 @@ class Profile:
     cell_timeout : int
         Seconds one notebook cell may run before the runner stops it: a guard against a hung
         cell, not a time budget. The book profile's allows for chapters that share two cores
-        with each other and with other work (chapter 8's GAN cell ran past 900 s there in CI).
+        with each other and with other work (chapter 8's GAN cell has run for many minutes
+        there in CI; see ``benchmarks/results/docstring_figures.md``).
     sweep_stride : int
         Chapters that sweep a setting keep every `sweep_stride`-th point of the sweep.
     train_epochs : int
@@ -61,8 +62,8 @@ class Profile:
     critic_epochs : int
         Epochs of the neural CMI test's critic (chapter 9).
     knn_samples : int
-        Samples per world of chapter 5's kNN-CMI panel (the slowest CI test: about 0.9 s
-        per test at n = 2,000 against 0.26 s for GCM at n = 5,000).
+        Samples per world of chapter 5's kNN-CMI panel (the slowest CI test, even at fewer
+        samples than GCM's; timings in ``benchmarks/results/citests.md``).
     knn_runs : int
         Worlds (seeds) of that panel.
     vae_epochs : int or None
@@ -74,9 +75,10 @@ class Profile:
         The l1 penalty closes a mask entry at a pace set by the number and size of the
         optimiser's steps, not by epochs: at the smoke profile's 2,000 samples, 5 epochs of
         256-sample batches (40 steps) leave the mask where it started, and the VAEs with
-        and without l1 agree to four decimals. The smoke profile therefore trains these
-        VAEs for 15 epochs of 64 samples at 1e-2 (about 470 larger steps, about 0.7 s more
-        per VAE), enough for the penalty to shrink the irrelevant block's R^2 on both seeds.
+        and without l1 barely differ. The smoke profile therefore trains these VAEs for
+        15 epochs of 64 samples at 1e-2 (about 470 larger steps, at a small extra cost per
+        VAE), enough for the penalty to shrink the irrelevant block's R^2 on both seeds
+        (the figures: ``benchmarks/results/docstring_figures.md``).
     """
 
     name: str

@@ -79,7 +79,7 @@ _BLAS_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_TH
 _INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 # A Dask Nanny sets these for its worker process (glibc then hands freed memory back at once).
 # A chapter's kernel goes without them, as under the local executor: with them, chapter 8's
-# renderer draws about three times fewer images per second.
+# renderer draws images much more slowly (benchmarks/results/docstring_figures.md).
 _DASK_WORKER_ONLY_VARIABLES = ("MALLOC_TRIM_THRESHOLD_",)
 
 #: File names the runner treats as chapters: two digits, an underscore, a lower-case slug.

@@ -226,8 +226,9 @@ def group_lasso_tasks(states, tasks, L=2, seed=0, *, selection="bic", n_lambdas=
 
     Notes
     -----
-    skglm compiles its solver with numba the first time it runs in a process (about
-    10-15 s here); later calls take milliseconds.
+    skglm compiles its solver with numba the first time it runs in a process, which costs
+    seconds; later calls are quick (timings: ``benchmarks/results/baselines.md`` and
+    ``benchmarks/results/docstring_figures.md``).
     """
     from skglm import GroupLasso
 
@@ -384,11 +385,12 @@ def seltask_tasks(states, tasks, L=2, alpha=0.05, seed=0, *, correction="bh", th
     masked-entry imputation (scikit-learn's NMF has no mask); the authors' code is at
     github.com/EvieQ01/Subtask_discovery_selection (``phase_1_CItests``, ``phase_2_seqNMF``).
     On the paper's setting (``benchmarks/baselines.py``: T = 20, M = 4, n = 10,000, 10
-    worlds) this scores accuracy 0.79; labelling both segments of every significant pair
-    (``info["significant"]``, no factorisation) 0.77; in our exploratory runs on the same
+    worlds) this scores a little above labelling both segments of every significant pair
+    (``info["significant"]``, no factorisation); in our exploratory runs on the same
     worlds an unconstrained stacked NMF and thresholding the activations ``h`` at half
-    their maximum (SelTask's rule read literally) both gave 0.77: a sparse evidence graph
-    concentrates ``h`` on its hubs.
+    their maximum (SelTask's rule read literally) both did no better than that pair rule:
+    a sparse evidence graph concentrates ``h`` on its hubs. The accuracies are in
+    ``benchmarks/results/baselines.md`` and ``benchmarks/results/docstring_figures.md``.
 
     Parameters
     ----------
@@ -402,8 +404,8 @@ def seltask_tasks(states, tasks, L=2, alpha=0.05, seed=0, *, correction="bh", th
     correction : {None, "bonferroni", "holm", "bh"}, default="bh"
         Multiple-testing rule over the pair tests. Benjamini-Hochberg by default: with no
         correction about 5 % of the pairs reject on a world without any selection, and
-        the factorisation would turn them into labels (about a quarter of all segments,
-        measured on T = 20, M = 4).
+        the factorisation would turn them into labels (a sizeable share of all segments at
+        T = 20, M = 4; see ``benchmarks/results/docstring_figures.md``).
     threshold : float, default=0.5
         Reconstructed evidence (on the 0/1 scale of the evidence) needed to label a segment.
     max_iter : int, default=1000

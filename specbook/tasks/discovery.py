@@ -34,8 +34,9 @@ __all__ = ["TaskDiscovery", "band_set", "discover_tasks", "oracle_tasks", "CORRE
 QUERIES = ("collider", "intersection-union")
 
 #: Most CI tests one call of :func:`discover_tasks` runs (``M N (N - 1) / 2``, twice that for
-#: the intersection-union query). Fisher z runs 99,000 tests (T = 200, M = 20) in under a
-#: second, so this allows about ten; the book's largest call, T = 80 and M = 16, runs 12,480.
+#: the intersection-union query). Fisher z runs the 99,000 tests of T = 200, M = 20 quickly
+#: (``benchmarks/results/discovery.md``), and this allows about ten times as many; the book's
+#: largest call, T = 80 and M = 16, runs 12,480.
 MAX_TESTS = 1_000_000
 #: Most d-separation checks one call of :func:`oracle_tasks` makes (each walks the graph; the
 #: random worlds of the graph-level checks need at most 300).

@@ -13,8 +13,9 @@ from ..progress import progress_bar
 from ..validation import check_bool, check_choice, check_int, check_seed
 
 _TASK_ROLES = ("collider", "confounder", "mediator")
-#: Most worlds one call may draw: 40 times the ``full`` profile's 25,000 (which takes about a
-#: minute), so that a typo such as ``10**12`` is refused instead of running for years.
+#: Most worlds one call may draw: 40 times the ``full`` profile's 25,000 (a short run; see
+#: ``benchmarks/results/docstring_figures.md``), so that a typo such as ``10**12`` is refused
+#: instead of running for years.
 MAX_WORLDS = 1_000_000
 
 __all__ = ["random_worlds", "verify_theorem1", "pair_truth", "world_features"]

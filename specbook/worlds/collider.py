@@ -28,7 +28,8 @@ _TASK_ROLES = ("collider", "confounder", "mediator")
 _HIDDEN = 8          # hidden units of each random edge function in nonlinear worlds
 _PILOT_SAMPLES = 20_000  # draws used to standardise nonlinear worlds
 #: Most variables (coordinates of states, actions and tasks, ``2 T state_dim + M``) a world may
-#: have: building the model costs about their number cubed (about 15 s at this limit).
+#: have: building the model costs about their number cubed (seconds at this limit; see
+#: ``benchmarks/results/docstring_figures.md``).
 MAX_COLUMNS = 4_096
 
 

@@ -34,10 +34,11 @@ _TASK_HIDDEN = 16       # hidden units of each task's random network
 _TASK_INPUT_SCALE = 1.5  # sd of its input weights: large enough that tanh bends within the data
 _PILOT_SAMPLES = 20_000  # draws used to standardise each task
 #: Largest `obs_dim`: every mixing layer is a dense obs_dim x obs_dim map applied to the
-#: 20,000 pilot draws (about 10 s at this size).
+#: 20,000 pilot draws (the pilot costs seconds at this size; see
+#: ``benchmarks/results/docstring_figures.md``).
 MAX_OBS_DIM = 1_000
 #: Largest ``n_tasks * task_dim``: each task is a network of its own, run on the pilot draws
-#: one after the other (about 8 s at this size).
+#: one after the other (seconds at this size; see ``benchmarks/results/docstring_figures.md``).
 MAX_TASK_OUTPUTS = 256
 #: Largest `mixing_layers` (each layer costs as much as the first; the book uses 3).
 MAX_MIXING_LAYERS = 64
