@@ -17,7 +17,9 @@ from joblib import delayed
 from specbook.__main__ import main
 from specbook.parallel import DASK_SCHEDULER_ENV, fit_many, run_parallel
 from specbook.experiments.pixels import run_trials
-from specbook.harness.runner import _ChapterJob, _execute_chapter_on_worker, _execute_on_dask, run_chapters
+from specbook.harness import executors
+from specbook.harness.executors import ChapterJob, execute_chapter_on_worker, execute_on_dask
+from specbook.harness.runner import run_chapters
 from specbook.worlds.video import AgentVideoWorld
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -180,12 +182,12 @@ def test_without_the_variable_the_fan_out_uses_local_processes(monkeypatch):
 
 def test_closing_the_run_cancels_the_chapters_not_finished(thread_cluster, monkeypatch, tmp_path):
     """What an interrupt does: the chapter still running is cancelled, the waiting one never starts."""
-    monkeypatch.setattr("specbook.harness.runner._execute_chapter_on_worker", _sleep_like_a_chapter)
-    jobs = [_ChapterJob(stem=stem, notebook=tmp_path, executed=tmp_path, metrics_file=tmp_path, parameters={},
+    monkeypatch.setattr(executors, "execute_chapter_on_worker", _sleep_like_a_chapter)
+    jobs = [ChapterJob(stem=stem, notebook=tmp_path, executed=tmp_path, metrics_file=tmp_path, parameters={},
                         timeout=1, cwd=tmp_path, blas_threads=1, cache_dir=tmp_path)
             for stem in ("00_fast", "01_slow", "02_waiting")]
     with _client_of(thread_cluster) as client:
-        finished = _execute_on_dask(jobs, 2, client)
+        finished = execute_on_dask(jobs, 2, client)
         assert next(finished)[0].stem == "00_fast"
         finished.close()
         deadline = time.monotonic() + 2  # the scheduler hears of it soon, well before 01_slow would end
@@ -197,12 +199,12 @@ def test_closing_the_run_cancels_the_chapters_not_finished(thread_cluster, monke
 
 def test_a_chapter_kernel_does_not_inherit_the_workers_memory_trimming(thread_cluster, monkeypatch, tmp_path):
     monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")  # as a Nanny sets it for its worker
-    monkeypatch.setattr("specbook.harness.runner._execute_chapter",
+    monkeypatch.setattr(executors, "execute_chapter",
                         lambda job: os.environ.get("MALLOC_TRIM_THRESHOLD_"))
-    job = _ChapterJob(stem="00_probe", notebook=tmp_path, executed=tmp_path, metrics_file=tmp_path, parameters={},
+    job = ChapterJob(stem="00_probe", notebook=tmp_path, executed=tmp_path, metrics_file=tmp_path, parameters={},
                       timeout=1, cwd=tmp_path, blas_threads=1, cache_dir=tmp_path)
     with _client_of(thread_cluster) as client:
-        assert client.submit(_execute_chapter_on_worker, job).result() is None
+        assert client.submit(execute_chapter_on_worker, job).result() is None
     assert os.environ["MALLOC_TRIM_THRESHOLD_"] == "65536"  # put back for the worker
 
 
