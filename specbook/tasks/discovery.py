@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
-from ..ci import check_ci_result, describe_test, get_ci_test
+from ..ci import CovarianceCITest, PermutationCITest, check_ci_result, describe_test, get_ci_test
 from .multitest import CORRECTIONS, check_alpha, check_correction, reject
 from ..validation import check_int, check_memory, check_states_tasks
 
@@ -260,7 +260,7 @@ def discover_tasks(states, tasks, L=2, test="fisherz", alpha=0.05, correction=No
     N = T // L
     _check_test_count(M * N * (N - 1) // 2 * (1 if query == "collider" else 2), MAX_TESTS, "Algorithm 1", T, M, L)
     D = T * d + M
-    uses_covariance = hasattr(ci, "pvalues_from_covariance")
+    uses_covariance = isinstance(ci, CovarianceCITest)
     if uses_covariance:
         check_memory(D * D * 8 * 3 + n * D * 8, f"the covariance of {D:,} state and task columns",
                      fix="use fewer steps, state dimensions or tasks")
@@ -346,9 +346,10 @@ def _check_duplicates(cov, used, d, T):
 
 def _warn_if_unreachable(ci, alpha, correction, n_tests):
     """Warn when a permutation test's smallest p-value cannot pass a family-wise rule's threshold."""
-    permutations = getattr(ci, "n_permutations", None)
-    if correction not in ("bonferroni", "holm") or not isinstance(permutations, int):
+    if correction not in ("bonferroni", "holm") or not isinstance(ci, PermutationCITest) \
+            or not isinstance(ci.n_permutations, int):
         return
+    permutations = ci.n_permutations
     smallest, threshold = 1 / (1 + permutations), alpha / n_tests
     if smallest >= threshold:
         warnings.warn(

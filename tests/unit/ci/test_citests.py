@@ -458,3 +458,18 @@ def test_batched_fisherz_bad_input():
         test.pvalues_from_covariance(singular, 100, [(0, 1, [2]), (4, 2, [0, 1])])
     with pytest.raises(ValueError, match="non-positive variance"):
         test.pvalues_from_covariance(np.diag([1.0, 0.0, 1.0]), 100, [(0, 2, [])])
+
+
+def test_the_protocols_say_what_each_test_offers():
+    from specbook.ci import CITest, CovarianceCITest, PermutationCITest
+
+    offers = {name: (isinstance(cls(), CovarianceCITest), isinstance(cls(), PermutationCITest))
+              for name, cls in CI_TESTS.items()}
+    assert offers == {"fisherz": (True, False), "gcm": (False, False), "knn-cmi": (False, True),
+                      "neural-cmi": (False, True)}
+
+    def my_test(x, y, z=None):
+        return CITestResult(statistic=0.0, pvalue=0.5, method="mine", n=len(x))
+
+    assert isinstance(my_test, CITest) and not isinstance(my_test, CovarianceCITest)
+    assert not isinstance(3, CITest)

@@ -1,0 +1,38 @@
+"""What a CI test offers, as typing protocols: what Algorithm 1 may rely on, checked with isinstance.
+
+Any callable ``test(x, y, z=None) -> CITestResult`` is a :class:`CITest`. A test may offer
+more, and Algorithm 1 uses it when it does: a :class:`CovarianceCITest` answers many
+queries from one covariance matrix at once (Fisher z's fast path), and a
+:class:`PermutationCITest` says how many permutations its null has, so that a rule whose
+threshold its smallest p-value cannot pass is flagged before the tests run.
+"""
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from .result import CITestResult
+
+__all__ = ["CITest", "CovarianceCITest", "PermutationCITest"]
+
+
+@runtime_checkable
+class CITest(Protocol):
+    """A conditional-independence test: ``test(x, y, z=None)`` returns a :class:`CITestResult`."""
+
+    def __call__(self, x, y, z=None) -> CITestResult: ...
+
+
+@runtime_checkable
+class CovarianceCITest(CITest, Protocol):
+    """A test that also answers many queries from one covariance matrix, vectorised."""
+
+    def pvalues_from_covariance(self, cov, n, queries):
+        """``(statistics, pvalues)`` of the queries ``(x_idx, y_idx, z_idx)`` on `cov` from `n` samples."""
+        ...
+
+
+@runtime_checkable
+class PermutationCITest(CITest, Protocol):
+    """A test whose null comes from `n_permutations` permutations (smallest p-value ``1 / (1 + n)``)."""
+
+    n_permutations: int
