@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
+from .labels import SegmentLabels
 from .discovery import MAX_TESTS
 from .multitest import CORRECTIONS, check_alpha, check_correction, reject
 from ..stats import standardise
@@ -38,8 +39,8 @@ __all__ = ["BaselineResult", "cca_tasks", "group_lasso_tasks", "seltask_tasks", 
 
 
 @dataclass(frozen=True)
-class BaselineResult:
-    """What a baseline found.
+class BaselineResult(SegmentLabels):
+    """What a baseline found: the labels of :class:`~specbook.tasks.labels.SegmentLabels` and its scores.
 
     Attributes
     ----------
@@ -62,12 +63,7 @@ class BaselineResult:
         Method-specific details (p-values, chosen penalties, pair evidence); see each function.
     """
 
-    segment_tasks: np.ndarray
-    step_tasks: np.ndarray
     scores: np.ndarray
-    method: str
-    seconds: float
-    L: int
     info: dict = field(default_factory=dict, compare=False)
 
 

@@ -23,6 +23,7 @@ import networkx as nx
 import numpy as np
 
 from ..ci import CovarianceCITest, PermutationCITest, check_ci_result, describe_test, get_ci_test
+from .labels import SegmentLabels
 from .multitest import CORRECTIONS, check_alpha, check_correction, reject
 from ..validation import check_int, check_memory, check_states_tasks
 
@@ -44,8 +45,8 @@ MAX_ORACLE_TESTS = 100_000
 
 
 @dataclass(frozen=True)
-class TaskDiscovery:
-    """What Algorithm 1 (or a baseline) found.
+class TaskDiscovery(SegmentLabels):
+    """What Algorithm 1 found: the labels of :class:`~specbook.tasks.labels.SegmentLabels` and its tests.
 
     Attributes
     ----------
@@ -63,23 +64,18 @@ class TaskDiscovery:
     alpha : float
     correction : str or None
     method : str
-        Name of the CI test (or of the baseline) that produced the result.
+        Name of the CI test that produced the result.
     seconds : float
         Wall time of the discovery.
     query : str
         The CI statements tested (see :data:`QUERIES`).
     """
 
-    segment_tasks: np.ndarray
-    step_tasks: np.ndarray
     pvalues: np.ndarray
     statistics: np.ndarray
     pair_dependent: np.ndarray
-    L: int
     alpha: float
     correction: str | None
-    method: str
-    seconds: float
     query: str = "collider"
 
     @property
