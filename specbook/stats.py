@@ -1,11 +1,9 @@
 """Small statistics shared by the chapters and the tests."""
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-from .validation import as_real_array
+from .validation import as_real_array, check_int
 
 __all__ = ["partial_correlation", "covariance_z_scores", "standardise"]
 
@@ -33,13 +31,12 @@ def partial_correlation(cov, x, y, given=()):
         raise ValueError(f"cov must be a square matrix; got shape {cov.shape}.")
     if isinstance(given, (str, bytes)) or not hasattr(given, "__iter__"):
         raise ValueError(f"given must be a sequence of coordinate indices; got {given!r}.")
-    idx = [x, y, *given]
+    given = list(given)
     D = cov.shape[0]
-    for index in idx:
-        if isinstance(index, bool) or not isinstance(index, numbers.Integral) or not 0 <= index < D:
-            raise ValueError(f"x, y and given must be coordinate indices in 0..{D - 1} of cov; got {index!r}.")
+    names = ["x", "y", *(f"given[{i}]" for i in range(len(given)))]
+    idx = [check_int(index, name, 0, D - 1) for index, name in zip([x, y, *given], names)]
     if len(set(idx)) != len(idx):
-        raise ValueError(f"x, y and given must be distinct coordinates; got x={x}, y={y}, given={list(given)}.")
+        raise ValueError(f"x, y and given must be distinct coordinates; got x={x}, y={y}, given={given}.")
     sub = cov[np.ix_(idx, idx)]
     if not np.all(np.isfinite(sub)):
         raise ValueError("cov contains NaN or inf.")

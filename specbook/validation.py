@@ -20,10 +20,35 @@ MEMORY_LIMIT_ENV = "SPECBOOK_MEMORY_LIMIT_GB"
 _DEFAULT_MEMORY_LIMIT_GB = 8.0
 
 
-def check_int(value, name, minimum):
-    """`value` as an int, after checking it is an integer (not a bool) of at least `minimum`."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}.")
+def check_int(value, name, minimum, maximum=None):
+    """`value` as an int, after checking it is an integer (not a bool) of at least `minimum`.
+
+    Parameters
+    ----------
+    value : object
+        The argument to check; a Python or numpy integer, not a bool (nor a float, even a
+        whole one).
+    name : str
+        The argument's name, for the message.
+    minimum : int
+        Smallest value allowed (inclusive).
+    maximum : int, optional
+        Largest value allowed (inclusive); no upper bound when omitted.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    ValueError
+        Naming `name`, the allowed range and what it got: "k must be an integer >= 1; got 0."
+        without `maximum`, "k must be an integer in [1, 5]; got 7." with it.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum \
+            or (maximum is not None and value > maximum):
+        need = f"an integer >= {minimum}" if maximum is None else f"an integer in [{minimum}, {maximum}]"
+        raise ValueError(f"{name} must be {need}; got {value!r}.")
     return int(value)
 
 

@@ -60,7 +60,7 @@ from .executors import EXECUTORS, ChapterJob, chapter_executor, signals_ignored,
 from .files import write_json_atomic, write_text_atomic
 from .provenance import INCOMPLETE_STATUSES, PACKAGE_DIR, file_digest, source_digests
 from .recording import read_metrics
-from ..validation import check_seed
+from ..validation import check_int, check_seed
 
 __all__ = ["RunResult", "RunInterrupted", "default_jobs", "run_chapters", "find_chapters", "CHAPTER_FILE", "EXECUTORS"]
 
@@ -252,10 +252,7 @@ def run_chapters(chapters=None, *, profile="book", seed=0, out=None, jobs=None, 
     seed = check_seed(seed)
     notebooks_dir = _resolve_notebooks_dir(notebooks_dir)
     selected = _select_chapters(chapters, find_chapters(notebooks_dir), notebooks_dir)
-    if jobs is None:
-        jobs = default_jobs()
-    elif isinstance(jobs, bool) or not isinstance(jobs, numbers.Integral) or jobs < 1:
-        raise ValueError(f"jobs must be an integer >= 1; got {jobs!r}.")
+    jobs = default_jobs() if jobs is None else check_int(jobs, "jobs", 1)
     if timeout is None:
         timeout = sizes.cell_timeout
     elif isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or timeout <= 0:

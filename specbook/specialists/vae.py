@@ -9,7 +9,6 @@ the support size in Theorem 2.
 from __future__ import annotations
 
 import math
-import numbers
 import time
 
 import numpy as np
@@ -311,8 +310,7 @@ class SpecialistVAE:
     def relevant_latents(self, k):
         """Indices of the latents feeding task `k` (open mask entries, ``mask_[k] > mask_threshold``)."""
         self._check_fitted()
-        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not 0 <= k < self.n_tasks:
-            raise ValueError(f"k must be a task index in 0..{self.n_tasks - 1}; got {k!r}.")
+        k = check_int(k, "k", 0, self.n_tasks - 1)
         return np.flatnonzero(self.support_[k])
 
     def __repr__(self):

@@ -19,7 +19,6 @@ returns a :class:`BaselineResult` whose ``segment_tasks`` is comparable with
 from __future__ import annotations
 
 import dataclasses
-import numbers
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -69,9 +68,7 @@ class BaselineResult(SegmentLabels):
 
 # ---------------------------------------------------------------------- validation
 def _check_L(L):
-    if isinstance(L, bool) or not isinstance(L, numbers.Integral) or L < 1:
-        raise ValueError(f"L must be an integer >= 1 (the segment length); got {L!r}.")
-    return int(L)
+    return check_int(L, "L", 1)
 
 
 def _result(segment_tasks, scores, method, L, start, info):

@@ -14,7 +14,6 @@ whether *each* representative state depends on ``g_i`` given the band states wit
 """
 from __future__ import annotations
 
-import numbers
 import time
 import warnings
 from dataclasses import dataclass
@@ -85,14 +84,13 @@ class TaskDiscovery(SegmentLabels):
 
 
 def _check_L(L):
-    if isinstance(L, bool) or not isinstance(L, numbers.Integral):
-        raise ValueError(f"L must be an integer >= 2; got {L!r}.")
-    if L < 2:
+    try:
+        return check_int(L, "L", 2)
+    except ValueError as error:
         raise ValueError(
-            f"L must be >= 2; got L={L}. Theorem 1 needs segments of at least two steps: with L = 1 the "
-            "band set of a segment reaches into its neighbours, whose actions may serve other tasks."
-        )
-    return int(L)
+            f"{error} Theorem 1 needs segments of at least two steps: with L = 1 the band set of a segment "
+            "reaches into its neighbours, whose actions may serve other tasks."
+        ) from None
 
 
 def _check_test_count(n_tests, limit, what, T, M, L):
@@ -106,13 +104,7 @@ def _check_test_count(n_tests, limit, what, T, M, L):
 def _check_representative(representative, L):
     if representative is None:
         return L
-    if isinstance(representative, bool) or not isinstance(representative, numbers.Integral) \
-            or not 1 <= representative <= L:
-        raise ValueError(
-            f"representative must be a position 1..L = 1..{L} within the segment (L = the last state, "
-            f"the paper's choice); got {representative!r}."
-        )
-    return int(representative)
+    return check_int(representative, "representative", 1, L)
 
 
 def band_set(k, v, T, L, representative=None):
@@ -392,8 +384,7 @@ def oracle_tasks(graph, T, M, L, *, representative=None, query="collider"):
     if not isinstance(graph, nx.DiGraph):
         raise ValueError(f"graph must be a networkx.DiGraph (e.g. ColliderWorld.graph); got {type(graph).__name__}.")
     T, M = check_int(T, "T", 2), check_int(M, "M", 1)
-    if isinstance(L, bool) or not isinstance(L, numbers.Integral) or L < 1:
-        raise ValueError(f"L must be a positive integer; got {L!r}.")
+    L = check_int(L, "L", 1)
     if T % L or T // L < 2:
         raise ValueError(f"T must be a multiple of L with at least two segments; got T={T}, L={L}.")
     representative = _check_representative(representative, L)

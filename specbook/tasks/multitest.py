@@ -1,11 +1,9 @@
 """Rules for combining many p-values into decisions."""
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-from ..validation import as_real_array
+from ..validation import as_real_array, check_probability
 
 __all__ = ["CORRECTIONS", "reject", "check_alpha", "check_correction"]
 
@@ -18,9 +16,7 @@ CORRECTIONS = (None, "bonferroni", "holm", "bh", "by")
 
 def check_alpha(alpha):
     """`alpha` as a float, or a ValueError when it is not a level in (0, 1)."""
-    if isinstance(alpha, bool) or not (isinstance(alpha, numbers.Real) and 0 < alpha < 1):
-        raise ValueError(f"alpha must be a level in (0, 1); got {alpha!r}.")
-    return float(alpha)
+    return check_probability(alpha, "alpha")
 
 
 def check_correction(correction):

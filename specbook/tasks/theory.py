@@ -1,8 +1,6 @@
 """Checking Theorem 1 and Corollary 1 by d-separation over many random collider worlds."""
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 import pandas as pd
 
@@ -72,9 +70,9 @@ def _check_L_values(L_values):
     if isinstance(L_values, (str, bytes)) or not hasattr(L_values, "__iter__"):
         raise ValueError(f"L_values must be a non-empty list of segment lengths (integers >= 1); got {L_values!r}.")
     L_values = list(L_values)
-    if not L_values or any(isinstance(L, bool) or not isinstance(L, numbers.Integral) or L < 1 for L in L_values):
+    if not L_values:
         raise ValueError(f"L_values must be a non-empty list of segment lengths (integers >= 1); got {L_values!r}.")
-    return tuple(int(L) for L in L_values)
+    return tuple(check_int(L, f"L_values[{i}]", 1) for i, L in enumerate(L_values))
 
 
 def _random_worlds(n_worlds, L_values, max_segments, max_tasks, task_role, seed):

@@ -295,14 +295,12 @@ class ColliderWorld:
 
     def segment_of(self, t):
         """1-based segment ``k`` holding the 1-based step `t`."""
-        if isinstance(t, bool) or not isinstance(t, numbers.Integral) or not 1 <= t <= self.T:
-            raise ValueError(f"t must be a step in 1..T = 1..{self.T}; got {t!r}.")
+        t = check_int(t, "t", 1, self.T)
         return (t - 1) // self.L + 1
 
     def segment_steps(self, k):
         """1-based steps of segment ``S_k``: ``(k - 1) L + 1, ..., k L``."""
-        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not 1 <= k <= self.N:
-            raise ValueError(f"k must be a segment in 1..N = 1..{self.N}; got {k!r}.")
+        k = check_int(k, "k", 1, self.N)
         return list(range((k - 1) * self.L + 1, k * self.L + 1))
 
     @property

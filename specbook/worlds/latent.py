@@ -15,13 +15,13 @@ of ``s[I_k]``.
 """
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from ..validation import as_real_array, check_choice, check_int, check_memory, check_real, check_seed
+from ..validation import (as_real_array, check_choice, check_int, check_memory, check_probability, check_real,
+                          check_seed)
 
 __all__ = ["TaskLatentWorld", "LatentSample", "EXAMPLE_SUPPORTS", "example_world"]
 
@@ -184,9 +184,7 @@ class TaskLatentWorld:
         if self.mixing_layers > MAX_MIXING_LAYERS:
             raise ValueError(f"mixing_layers = {self.mixing_layers:,} is above the limit of {MAX_MIXING_LAYERS}; "
                              "each layer is a dense map run on 20,000 pilot draws: use fewer layers.")
-        if isinstance(leaky_slope, bool) or not isinstance(leaky_slope, numbers.Real) or not 0 < leaky_slope < 1:
-            raise ValueError(f"leaky_slope must be in (0, 1) so each layer stays invertible; got {leaky_slope!r}.")
-        self.leaky_slope = float(leaky_slope)
+        self.leaky_slope = check_probability(leaky_slope, "leaky_slope")
         self.support_size = check_int(support_size, "support_size", 1)
         self.seed = check_seed(seed)
         rng = np.random.default_rng(self.seed)

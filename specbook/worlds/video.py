@@ -12,7 +12,6 @@ that no task is about).
 from __future__ import annotations
 
 import colorsys
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -178,8 +177,7 @@ class AgentVideoWorld:
 
     def agent_columns(self, agent):
         """State columns ``[2 agent, 2 agent + 1]`` of an agent (0-based)."""
-        if isinstance(agent, bool) or not isinstance(agent, numbers.Integral) or not 0 <= agent < self.n_agents:
-            raise ValueError(f"agent must be in 0..{self.n_agents - 1}; got {agent!r}.")
+        agent = check_int(agent, "agent", 0, self.n_agents - 1)
         return [2 * agent, 2 * agent + 1]
 
     def sample(self, n, seed=0):

@@ -74,8 +74,8 @@ BAD_INPUTS = {
     "task_noise bool": (lambda: sb.ColliderWorld(T=4, M=1, task_noise=True), "task_noise must be"),
     "task_noise inf": (lambda: sb.ColliderWorld(T=4, M=1, task_noise=np.inf), "task_noise must be"),
     "mechanism list": (lambda: sb.ColliderWorld(T=4, M=1, mechanism=["linear"]), "mechanism must be one of"),
-    "segment_of string": (lambda: WORLD.segment_of("3"), "t must be a step"),
-    "segment_steps float": (lambda: WORLD.segment_steps(1.0), "k must be a segment"),
+    "segment_of string": (lambda: WORLD.segment_of("3"), r"t must be an integer in \[1, 8\]"),
+    "segment_steps float": (lambda: WORLD.segment_steps(1.0), r"k must be an integer in \[1, 4\]"),
     "covariance empty": (lambda: WORLD.covariance([]), "nodes is empty"),
     "covariance string": (lambda: WORLD.covariance("s1"), "nodes must be a list"),
     "structural_weights list": (lambda: WORLD.structural_weights(["s2"], "s1"), "unknown node"),
@@ -93,7 +93,7 @@ BAD_INPUTS = {
                                     r"backgrounds must be RGB values in \[0, 1\]"),
     "render string states": (lambda: VIDEO.render([["a"]], *GOOD_COLOURS), "states must hold real numbers"),
     "positions nan": (lambda: VIDEO.positions(np.full(4, np.nan)), "states contains NaN"),
-    "agent_columns string": (lambda: VIDEO.agent_columns("0"), "agent must be in"),
+    "agent_columns string": (lambda: VIDEO.agent_columns("0"), r"agent must be an integer in \[0, 1\]"),
     # TaskLatentWorld
     "latent seed negative": (lambda: TaskLatentWorld(seed=-1), "seed must be an integer"),
     "latent seed bool": (lambda: TaskLatentWorld(seed=True), "seed must be an integer"),
@@ -105,7 +105,7 @@ BAD_INPUTS = {
     # band_set
     "band_set T not a multiple of L": (lambda: band_set(1, 2, T=7, L=2), "T must be a multiple of L"),
     "band_set representative beyond L": (lambda: band_set(1, 2, T=8, L=2, representative=3),
-                                         r"representative must be a position 1..L"),
+                                         r"representative must be an integer in \[1, 2\]; got 3"),
     "band_set string segment": (lambda: band_set("1", 2, T=8, L=2), "k must be an integer"),
     "band_set float T": (lambda: band_set(1, 2, T=8.0, L=2), "T must be an integer"),
     # discover_tasks
@@ -144,6 +144,7 @@ BAD_INPUTS = {
     "oracle T string": (lambda: oracle_tasks(WORLD.graph, "8", 2, 2), "T must be an integer"),
     "oracle T float": (lambda: oracle_tasks(WORLD.graph, 8.0, 2, 2), "T must be an integer"),
     "oracle M negative": (lambda: oracle_tasks(WORLD.graph, 8, -1, 2), "M must be an integer"),
+    "oracle L float": (lambda: oracle_tasks(WORLD.graph, 8, 2, 2.0), "L must be an integer >= 1; got 2.0"),
     "oracle cyclic graph": (lambda: oracle_tasks(nx.DiGraph(list(WORLD.graph.edges) + [("a1", "s1")]), 8, 2, 2),
                             "directed cycle"),
     # multitest
@@ -156,6 +157,9 @@ BAD_INPUTS = {
     "verify seed negative": (lambda: verify_theorem1(1, seed=-1, progress=False), "seed must be an integer"),
     "verify representatives": (lambda: verify_theorem1(1, representatives="first"), "representatives must be one of"),
     "random_worlds L_values empty": (lambda: random_worlds(1, L_values=()), "L_values must be a non-empty list"),
+    "random_worlds L_values zero": (lambda: random_worlds(1, L_values=[2, 0]),
+                                    r"L_values\[1\] must be an integer >= 1; got 0"),
+    "random_worlds L_values bool": (lambda: random_worlds(1, L_values=[True]), r"L_values\[0\] must be an integer"),
     "random_worlds n_worlds float": (lambda: random_worlds(1.5), "n_worlds must be an integer"),
     "pair_truth 1-D": (lambda: pair_truth([1, 0]), r"assignment must be an \(N, M\) array"),
     "world_features not a world": (lambda: world_features(3), "world must be a ColliderWorld"),
@@ -172,7 +176,7 @@ BAD_INPUTS = {
     "seltask max_iter": (lambda: seltask_tasks(DATA.states, DATA.tasks, max_iter=0), "max_iter must be an integer"),
     "baseline recorrect": (lambda: baseline_recorrect("cca", "holm"), "result must be a BaselineResult"),
     # benchmark
-    "algorithm1 alpha": (lambda: algorithm1(alpha=1.5), "alpha must be a level"),
+    "algorithm1 alpha": (lambda: algorithm1(alpha=1.5), "alpha must be a finite real number > 0 and < 1"),
     "algorithm1 test": (lambda: algorithm1(test="chi2"), "unknown CI test"),
     "under_rules method": (lambda: under_rules("fisherz"), "method must be a callable"),
     "trials progress string": (lambda: structure_trials({"a": algorithm1()}, T=8, M=2, n_samples=100, seeds=[0],

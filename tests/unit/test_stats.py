@@ -27,6 +27,11 @@ def test_partial_correlation_errors():
         partial_correlation(np.ones((3, 3)), 0, 1, [2])
     with pytest.raises(ValueError, match="NaN"):
         partial_correlation(np.full((2, 2), np.nan), 0, 1)
+    with pytest.raises(ValueError, match=r"y must be an integer in \[0, 2\]; got 3"):
+        partial_correlation(np.eye(3), 0, 3)
+    with pytest.raises(ValueError, match=r"given\[1\] must be an integer in \[0, 2\]; got 1.0"):
+        partial_correlation(np.eye(3), 0, 1, [2, 1.0])
+    assert partial_correlation(np.eye(3), np.int64(0), 2, [np.int64(1)]) == 0
 
 
 def test_covariance_z_scores_are_standard_normal_under_the_model_and_not_otherwise():

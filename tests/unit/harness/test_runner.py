@@ -114,7 +114,7 @@ def test_metrics_json_holds_injected_parameters_and_provenance(broken_run):
         assert chapter["resumed"] is False
         # what `report` compares with a checkout to tell a stale run
         assert chapter["notebook_sha256"] == file_digest(base / "notebooks" / f"{stem}.ipynb")
-    assert written["source_files"] == source_digests() and "runner.py" in written["source_files"]
+    assert written["source_files"] == source_digests() and "harness/runner.py" in written["source_files"]
 
 
 def test_report_lists_chapters_failure_and_metrics(broken_run):

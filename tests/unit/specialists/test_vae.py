@@ -99,7 +99,7 @@ def test_bad_fit_and_transform_input(data):
     model.fit(data.obs, data.tasks)
     with pytest.raises(ValueError, match="20 columns"):
         model.transform(data.obs[:, :5])
-    with pytest.raises(ValueError, match="task index"):
+    with pytest.raises(ValueError, match=r"k must be an integer in \[0, 2\]; got 3"):
         model.relevant_latents(3)
 
 

@@ -123,7 +123,7 @@ def test_warns_when_a_permutation_test_cannot_pass_a_family_wise_threshold(stron
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        (dict(L=1), "L must be >= 2"),
+        (dict(L=1), "L must be an integer >= 2; got 1. Theorem 1"),
         (dict(L=2.0), "L must be an integer"),
         (dict(L=5), "multiple of L"),
         (dict(alpha=0.0), "alpha"),

@@ -127,6 +127,8 @@ def test_structural_weights_and_errors():
         (dict(T=8, M=2, assignment=np.full((4, 2), 2)), "boolean"),
         (dict(T=8, M=2, disconnected=[1]), "2..T"),
         (dict(T=8, M=2, disconnected=[9]), "2..T"),
+        (dict(T=8, M=2, seed=-1), r"seed must be an integer in \[0, 2\*\*32\); got -1\."),
+        (dict(T=8, M=2, seed=1.5), r"seed must be an integer in \[0, 2\*\*32\); got 1\.5\."),
     ],
 )
 def test_bad_arguments_name_the_argument(kwargs, match):

@@ -58,7 +58,7 @@ def test_bad_input():
         world.positions(np.zeros((2, 3)))
     with pytest.raises(ValueError, match="backgrounds must be"):
         world.render(np.zeros((2, 4, 4)), np.zeros((3, 3)), np.zeros((2, 2, 3)))
-    with pytest.raises(ValueError, match="agent must be in 0..1"):
+    with pytest.raises(ValueError, match=r"agent must be an integer in \[0, 1\]; got 2"):
         world.agent_columns(2)
 
 
