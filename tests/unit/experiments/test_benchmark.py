@@ -4,6 +4,7 @@ import pytest
 
 import specbook as sb
 from specbook.tasks.baselines import BASELINES
+from specbook.tasks.multitest import CORRECTIONS
 from specbook.experiments.structure import (RULES, SUMMARY_COLUMNS, algorithm1, head_to_head, like_for_like, recorrect,
                                 structure_trials, under_rules)
 
@@ -25,7 +26,7 @@ def test_structure_trials_scores_every_method_on_every_seed():
 def test_recorrect_equals_running_algorithm1_again(query):
     data = sb.ColliderWorld(T=16, M=4, L=2, seed=2).sample(n=2_000, seed=3)
     found = sb.discover_tasks(data.states, data.tasks, L=2, query=query)
-    for correction in sb.multitest.CORRECTIONS:
+    for correction in CORRECTIONS:
         again = sb.discover_tasks(data.states, data.tasks, L=2, query=query, correction=correction)
         redecided = recorrect(found, correction)
         assert redecided.correction == correction and redecided.query == query

@@ -144,7 +144,7 @@ def test_against_overrides_the_default_expectations_file(tmp_path):
 
 
 def test_run_folder_without_metrics_json_is_a_value_error(tmp_path):
-    with pytest.raises(ValueError, match=r"holds no metrics.json; run `python -m specbook run"):
+    with pytest.raises(ValueError, match=r"holds no metrics.json; pass a folder written by `python -m specbook run`"):
         check_run(tmp_path)
 
 

@@ -257,7 +257,7 @@ def test_a_run_whose_inputs_changed_is_stale_and_strict_refuses_it(tmp_path):
     report, _ = write_report(fresh, tmp_path / "fresh-pages", strict=True)
     assert "Stale run" not in report.read_text()
 
-    inputs["source_files"]["vae.py"] = "0" * 64
+    inputs["source_files"]["specialists/vae.py"] = "0" * 64
     inputs["source_files"]["retired_module.py"] = "0" * 64
     inputs["chapter_digests"]["05_structure_benchmark"] = "0" * 64
     stale = write_provenanced_run(tmp_path / "stale", HOLDS, inputs)
