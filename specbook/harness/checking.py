@@ -15,7 +15,7 @@ The expectations for a profile live in ``expected/<profile>.json``::
 
 A spec is either a value, ``{"value": v}`` with optional ``"atol"`` and
 ``"rtol"`` (finite numbers >= 0), bounds, ``{"min": a}``, ``{"max": b}`` or both, or
-``{"machine_dependent": true}``. Floats (and ints given a tolerance) match
+``{"machine_dependent": true}``, or ``{"not_checked": "why"}``. Floats (and ints given a tolerance) match
 when ``math.isclose(got, v, rel_tol=rtol, abs_tol=atol)`` with ``rtol``
 defaulting to 1e-6 and ``atol`` to 0; other ints, bools and strings must be
 equal.
@@ -26,6 +26,12 @@ them with their values in its summary but never fails on the value, since a
 slower or busier machine is no regression. It still fails when the chapter
 stopped recording the metric, or recorded something that is not a number.
 Timing bounds that must hold belong in ``benchmarks/``, run on a known machine.
+
+``{"not_checked": "why"}`` is for numbers a profile is too small to judge (a
+test with no power at the smoke sizes): a tolerance wide enough to pass them
+would let any method pass, so the check says so instead, listing them with the
+reason. Like a machine-dependent number, the metric must still be recorded, as
+a number.
 
 Relations
 ---------
@@ -80,6 +86,7 @@ _BOUND_KEYS = {"min", "max"}
 _RELATION_KEYS = {"above", "below"}
 _MARGIN_KEY = "by"
 _MACHINE_KEY = "machine_dependent"
+_UNCHECKED_KEY = "not_checked"
 
 
 class CheckedMetric(NamedTuple):
@@ -146,6 +153,12 @@ class CheckResult:
         if machine:
             lines.append("machine-dependent (recorded, not checked): "
                          + ", ".join(f"{item.chapter}/{item.metric} = {item.value!r}" for item in machine))
+        unchecked = {}
+        for item in self.checked:
+            if item.expected and item.expected.startswith(_UNCHECKED_PREFIX) and item.value is not None:
+                unchecked.setdefault(item.expected, []).append(f"{item.chapter}/{item.metric} = {item.value!r}")
+        for description, items in unchecked.items():
+            lines.append(f"{description}: " + ", ".join(items))
         lines += [f"  PROBLEM {problem}" for problem in self.problems]
         if self.not_run:
             lines.append(f"not run (expectations kept): {', '.join(self.not_run)}")
@@ -262,11 +275,11 @@ def _validate_spec(spec, where: str) -> None:
     if not isinstance(spec, dict):
         raise ValueError(f"{where}: a spec must be an object such as {{\"value\": 0.9, \"atol\": 0.01}} "
                          f"or {{\"min\": 0.8}}; got {spec!r}.")
-    unknown = set(spec) - _VALUE_KEYS - _BOUND_KEYS - _RELATION_KEYS - {_MARGIN_KEY, _MACHINE_KEY}
+    unknown = set(spec) - _VALUE_KEYS - _BOUND_KEYS - _RELATION_KEYS - {_MARGIN_KEY, _MACHINE_KEY, _UNCHECKED_KEY}
     if unknown:
         raise ValueError(f"{where}: unknown key(s) {sorted(unknown)}; a spec uses "
                          "'value' (with optional 'atol', 'rtol'), 'min'/'max', 'above'/'below' (with optional "
-                         "'by') or 'machine_dependent'.")
+                         "'by'), 'machine_dependent' or 'not_checked'.")
     if spec.keys() & (_RELATION_KEYS | {_MARGIN_KEY}):
         _validate_relation(spec, where)
         spec = {key: item for key, item in spec.items() if key not in _RELATION_KEYS | {_MARGIN_KEY}}
@@ -276,6 +289,13 @@ def _validate_spec(spec, where: str) -> None:
         if set(spec) != {_MACHINE_KEY} or spec[_MACHINE_KEY] is not True:
             raise ValueError(f"{where}: a machine-dependent metric is given as exactly "
                              f"{{\"machine_dependent\": true}} (no value or bounds to check); got {spec!r}.")
+        return
+    if _UNCHECKED_KEY in spec:
+        reason = spec[_UNCHECKED_KEY]
+        if set(spec) != {_UNCHECKED_KEY} or not isinstance(reason, str) or not reason.strip():
+            raise ValueError(f"{where}: a metric the profile cannot judge is given as exactly "
+                             f"{{\"not_checked\": \"why\"}} with the reason as text (no value, bounds or "
+                             f"relation); got {spec!r}.")
         return
     if "value" in spec:
         if spec.keys() & _BOUND_KEYS:
@@ -309,6 +329,9 @@ def _validate_relation(spec: dict, where: str) -> None:
     if _MACHINE_KEY in spec:
         raise ValueError(f"{where}: a machine-dependent metric measures the machine, so it has no relation "
                          "to check; drop 'above'/'below' or 'machine_dependent'.")
+    if _UNCHECKED_KEY in spec:
+        raise ValueError(f"{where}: a metric marked 'not_checked' has nothing to check, a relation included; "
+                         "drop 'above'/'below' or 'not_checked'.")
     other = spec[relations[0]]
     if not isinstance(other, str) or not other:
         raise ValueError(f"{where}: {relations[0]!r} must name another metric of the same chapter; got {other!r}.")
@@ -346,6 +369,7 @@ def _is_exact(spec: dict) -> bool:
 
 
 _MACHINE_DESCRIPTION = "machine-dependent (not checked)"
+_UNCHECKED_PREFIX = "recorded, not checked"
 
 
 def _describe(spec: dict) -> str:
@@ -354,6 +378,8 @@ def _describe(spec: dict) -> str:
         return " and ".join(([_describe(own)] if own else []) + [_describe_relation(spec)])
     if _MACHINE_KEY in spec:
         return _MACHINE_DESCRIPTION
+    if _UNCHECKED_KEY in spec:
+        return f"{_UNCHECKED_PREFIX} ({spec[_UNCHECKED_KEY]})"
     if "value" not in spec:
         bounds = (("min", ">="), ("max", "<="))
         return " and ".join(f"{op} {spec[key]!r}" for key, op in bounds if key in spec)
@@ -369,8 +395,8 @@ def _matches(spec: dict, value) -> bool:
     spec = {key: item for key, item in spec.items() if key not in _RELATION_KEYS | {_MARGIN_KEY}}
     if not spec:
         return True  # a relation on its own: checked by _compare
-    if _MACHINE_KEY in spec:
-        return _is_number(value)  # any number: its size says how fast the machine was
+    if _MACHINE_KEY in spec or _UNCHECKED_KEY in spec:
+        return _is_number(value)  # any number: the machine's speed, or a size the profile cannot judge
     if "value" not in spec:
         return _is_number(value) and spec.get("min", -math.inf) <= value <= spec.get("max", math.inf)
     expected = spec["value"]
@@ -390,6 +416,8 @@ def _compare(stem: str, name: str, spec: dict, value, result: CheckResult, recor
     if not _matches(own, value):
         if _MACHINE_KEY in own:
             problems.append(f"{stem}/{name} = {value!r} is machine-dependent but must be a number")
+        elif _UNCHECKED_KEY in own:
+            problems.append(f"{stem}/{name} = {value!r} is not checked at this profile but must be a number")
         elif "value" in own:
             problems.append(f"{stem}/{name} moved: expected {_describe(own)}, got {value!r}")
         else:

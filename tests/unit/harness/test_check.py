@@ -285,6 +285,52 @@ def test_update_keeps_a_machine_dependent_spec(tmp_path):
     assert not check_run(write_run(tmp_path / "none", {"00_a": {"acc": 0.9}}), against=path).ok
 
 
+# ------------------------------------------------------- numbers a profile is too small to judge
+UNCHECKED = {"not_checked": "no power at these sizes"}
+
+
+def test_a_not_checked_metric_is_listed_with_its_reason_and_never_fails_on_its_value(tmp_path):
+    for value in (0.0, 0.5, 1.0):
+        run_dir = write_run(tmp_path / str(value), {"00_a": {"acc": 0.9, "map": value, "map_sd": value / 2}})
+        path = write_expected(tmp_path / str(value), {"00_a": {"acc": {"value": 0.9}, "map": UNCHECKED,
+                                                               "map_sd": UNCHECKED}})
+        result = check_run(run_dir, against=path)
+        assert result.ok, result.problems
+        summary = result.summary()
+        assert (f"recorded, not checked (no power at these sizes): 00_a/map = {value!r}, "
+                f"00_a/map_sd = {value / 2!r}") in summary
+
+
+@pytest.mark.parametrize("value", ["high", True, None])
+def test_a_not_checked_metric_must_still_be_recorded_as_a_number(tmp_path, value):
+    run_dir = write_run(tmp_path, {"00_a": {"map": value}})
+    write_expected(tmp_path, {"00_a": {"map": UNCHECKED}})
+    assert check_run(run_dir).problems == [f"00_a/map = {value!r} is not checked at this profile but must be a number"]
+    missing = write_run(tmp_path / "missing", {"00_a": {"acc": 0.9}})
+    path = write_expected(tmp_path / "missing", {"00_a": {"acc": {"value": 0.9}, "map": UNCHECKED}})
+    assert [p for p in check_run(missing, against=path).problems if "00_a/map missing" in p]
+
+
+@pytest.mark.parametrize("spec, match", [
+    ({"not_checked": ""}, "with the reason as text"),
+    ({"not_checked": True}, "with the reason as text"),
+    ({"not_checked": "why", "value": 0.3}, "with the reason as text"),
+    ({"not_checked": "why", "above": "chance"}, "has nothing to check, a relation included"),
+])
+def test_a_malformed_not_checked_spec_is_refused(tmp_path, spec, match):
+    run_dir = write_run(tmp_path, {"00_a": {"map": 0.3, "chance": 0.2}})
+    write_expected(tmp_path, {"00_a": {"map": spec, "chance": {"value": 0.2}}})
+    with pytest.raises(ValueError, match=match):
+        check_run(run_dir)
+
+
+def test_update_keeps_a_not_checked_spec(tmp_path):
+    run_dir = write_run(tmp_path, {"00_a": {"acc": 0.9, "map": 0.31}})
+    path = write_expected(tmp_path, {"00_a": {"acc": {"value": 0.9}, "map": UNCHECKED}})
+    assert check_run(run_dir, update=True).ok
+    assert json.loads(path.read_text())["metrics"]["00_a"]["map"] == UNCHECKED
+
+
 def test_the_shipped_timings_are_machine_dependent():
     """The smoke expectations hold no wall-clock bound: such bounds live in benchmarks/."""
     from pathlib import Path
