@@ -43,21 +43,14 @@ class BaselineResult(SegmentLabels):
 
     Attributes
     ----------
-    segment_tasks : ndarray of shape (N, M), bool
-        ``segment_tasks[k - 1, i - 1]``: segment ``S_k`` serves task ``g_i``.
-    step_tasks : ndarray of shape (T, M), bool
-        The same labels for every step of each segment.
+    segment_tasks, step_tasks, method, seconds, L
+        As in :class:`~specbook.tasks.labels.SegmentLabels` (`method` is ``"cca"``, ``"group-lasso"``
+        or ``"seltask"``).
     scores : ndarray of shape (N, M), float
         The continuous score behind the decision; higher means more likely to serve.
         CCA: the held-out canonical correlation. Group Lasso: the Euclidean norm of the
         segment's coefficient block at the selected penalty. SelTask: the segment's
         largest NMF-reconstructed selection evidence with another segment (0/1 scale).
-    method : str
-        ``"cca"``, ``"group-lasso"`` or ``"seltask"``.
-    seconds : float
-        Wall time of the call.
-    L : int
-        Segment length used.
     info : dict
         Method-specific details (p-values, chosen penalties, pair evidence); see each function.
     """

@@ -49,23 +49,18 @@ class TaskDiscovery(SegmentLabels):
 
     Attributes
     ----------
-    segment_tasks : ndarray of shape (N, M), bool
-        ``segment_tasks[k - 1, i - 1]``: segment ``S_k`` serves task ``g_i``.
-    step_tasks : ndarray of shape (T, M), bool
-        The same labels for every step of each segment.
+    segment_tasks, step_tasks, method, seconds, L
+        As in :class:`~specbook.tasks.labels.SegmentLabels` (`method` names the CI test).
     pvalues : ndarray of shape (M, N, N)
         ``pvalues[i - 1, k - 1, v - 1]`` of the test for the pair ``k < v``; NaN where ``k >= v``.
     statistics : ndarray of shape (M, N, N)
         The tests' statistics, laid out like `pvalues` (NaN where a method has none).
     pair_dependent : ndarray of shape (M, N, N), bool
         Pairs declared dependent after the multiple-testing rule (False where ``k >= v``).
-    L : int
     alpha : float
+        Level of the tests.
     correction : str or None
-    method : str
-        Name of the CI test that produced the result.
-    seconds : float
-        Wall time of the discovery.
+        The multiple-testing rule (see :data:`CORRECTIONS`).
     query : str
         The CI statements tested (see :data:`QUERIES`).
     """
