@@ -22,17 +22,17 @@ _NOT_GIVEN = object()
 
 
 def _renamed_method(test, method, function):
-    """`test`, or `method` given under its old name (with a DeprecationWarning)."""
+    """`test` ("fisherz" when neither is given), or `method`, its old name (with a DeprecationWarning)."""
     if method is _NOT_GIVEN:
-        return test
-    if test is not None:
+        return "fisherz" if test is _NOT_GIVEN else test
+    if test is not _NOT_GIVEN:
         raise ValueError(f"{function}: give the CI test as test= only (method= is its deprecated old name).")
     warnings.warn(f"{function}(method=...) is deprecated; the CI test is test= everywhere in specbook "
                   f"(e.g. {function}(test={method!r}))", DeprecationWarning, stacklevel=3)
     return method
 
 
-def get_ci_test(test=None, *, method=_NOT_GIVEN, **options):
+def get_ci_test(test=_NOT_GIVEN, *, method=_NOT_GIVEN, **options):
     """Build a CI test from its name, or pass a user's test through.
 
     Parameters
@@ -56,8 +56,6 @@ def get_ci_test(test=None, *, method=_NOT_GIVEN, **options):
     10
     """
     test = _renamed_method(test, method, "get_ci_test")
-    if test is None:
-        test = "fisherz"
     if isinstance(test, str):
         if test not in CI_TESTS:
             raise ValueError(f"unknown CI test {test!r}; choose one of {list(CI_TESTS)} or pass a callable "
@@ -117,7 +115,7 @@ def check_ci_result(result, test):
     return result
 
 
-def ci_test(x, y, z=None, test=None, *, method=_NOT_GIVEN, **options):
+def ci_test(x, y, z=None, test=_NOT_GIVEN, *, method=_NOT_GIVEN, **options):
     """Test ``x indep y | z`` with the named (or given) CI test.
 
     Parameters
@@ -144,6 +142,4 @@ def ci_test(x, y, z=None, test=None, *, method=_NOT_GIVEN, **options):
         that is not a number in [0, 1] (see :func:`check_ci_result`).
     """
     test = _renamed_method(test, method, "ci_test")
-    if test is None:
-        test = "fisherz"
     return check_ci_result(get_ci_test(test, **options)(x, y, z), test)

@@ -1,3 +1,4 @@
+from contextlib import nullcontext
 import numpy as np
 import pytest
 from scipy import special, stats
@@ -357,6 +358,10 @@ def test_method_is_the_deprecated_old_name_of_test():
         assert isinstance(get_ci_test(method="knn-cmi"), KnnCMI)
     with pytest.raises(ValueError, match="test= only"):
         ci_test(x, y, z, test="gcm", method="gcm")
+    for bad in ({"test": None}, {"method": None}):  # None is no test, under either name
+        with pytest.warns(DeprecationWarning) if "method" in bad else nullcontext():
+            with pytest.raises(ValueError, match="test must be one of"):
+                ci_test(x, y, z, **bad)
 
 
 # ------------------------------------------------------------------------------------ bad input
