@@ -273,8 +273,8 @@ def run_chapters(chapters=None, *, profile="book", seed=0, out=None, jobs=None, 
         started = datetime.now(timezone.utc)
         clock = time.perf_counter()
 
-        source_digest = _specbook_source_digest()
-        sources = source_digests()  # taken with the hash above: the sources the chapters ran on
+        sources = source_digests()  # the sources the chapters run on, read once
+        source_digest = _specbook_source_digest(sources)
         outcomes, hashes, pending = {}, {}, []
         for stem, notebook in selected.items():
             job = ChapterJob(
@@ -505,14 +505,10 @@ def _specbook_version() -> str:
         return "0.0.0+unknown"
 
 
-def _specbook_source_digest() -> bytes:
-    """Digest of every ``.py`` file of the package, so editing specbook invalidates resumed results."""
-    package = PACKAGE_DIR
-    digest = hashlib.sha256()
-    for path in sorted(package.rglob("*.py"), key=lambda p: p.relative_to(package).as_posix()):
-        digest.update(path.relative_to(package).as_posix().encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
-    return digest.digest()
+def _specbook_source_digest(sources: dict[str, str]) -> bytes:
+    """One digest of the package's per-file digests (:func:`source_digests`), so editing specbook
+    invalidates resumed results."""
+    return hashlib.sha256(json.dumps(sources, sort_keys=True).encode()).digest()
 
 
 def _input_hash(notebook: Path, sizes: Profile, seed, timeout, source_digest: bytes) -> str:
