@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 from scipy import special
@@ -16,10 +17,31 @@ from ..stats import standardise
 from .result import (CITestResult, _call_docstring, _check_choice, _check_data, _check_min_samples,
                      _permutation_pvalue)
 
+# Bytes in the largest array of a stack of permuted x counted at once (see _FrenzelPompe.permuted_cmis).
+_STACK_BYTES = 2**22
+
 
 def _frenzel_pompe_estimate(k, n_xz, n_yz, n_z):
     digammas = special.digamma(n_xz + 1) + special.digamma(n_yz + 1) - special.digamma(n_z + 1)
     return float(special.digamma(k) - digammas.mean())
+
+
+def _count_below(rows, values):
+    """``(rows < values[..., None]).sum(axis=-1)`` for rows sorted in ascending order, by bisection."""
+    n, width = rows.shape
+    flat, offsets = rows.ravel(), np.arange(n) * width
+    position = np.broadcast_to(offsets, values.shape).copy()  # flat index of the lower end of each search
+    remaining = width
+    while remaining > 1:  # branch-free lower bound: the searched range halves whatever the outcome
+        half = remaining // 2
+        np.add(position, half, out=position, where=flat[position + half] < values)
+        remaining -= half
+    return position - offsets + (flat[position] < values)
+
+
+def _count_true(mask):
+    """``mask.sum(axis=-1)``, summed in the smallest integer type that holds it (about 3x faster)."""
+    return np.add.reduce(mask.view(np.uint8), axis=-1, dtype=np.min_scalar_type(mask.shape[-1])).astype(np.intp)
 
 
 class _FrenzelPompe:
@@ -28,13 +50,21 @@ class _FrenzelPompe:
     The neighbour searches in the (y, z) and z spaces do not depend on x, so they are done
     once: each sample keeps a list of its nearest neighbours in each space, sorted by
     distance. For a (permuted) x, the joint k-th neighbour distance and the counts are read
-    off these lists; the few samples whose radius reaches past the end of a list are
-    computed by brute force against all samples. The result is exact whatever the lengths.
+    off these lists, for a stack of permuted x at a time; the few samples whose radius reaches
+    past the end of a list are computed by brute force against all samples. The result is
+    exact whatever the lengths.
     """
 
     def __init__(self, x, y, z, k, width):
         self.y, self.z, self.k = y, z, k
-        self.yz_distance, self.yz_neighbours = _neighbour_lists(np.hstack([y, z]), self._clip(width))
+        # Given z, the (y, z) lists serve only the counts, which are exact whatever the lengths,
+        # so they start at about what the counts need, 8 k (a long search is costly; fit_lengths
+        # extends them where needed). The z lists also give the local-permutation candidates,
+        # whose order among tied distances depends on the length searched for: they keep
+        # `width`. Without z, a zero radius (duplicates) is counted differently by the lists
+        # and by the brute force, so the lengths matter there and stay `width`.
+        yz_width = min(width, 8 * k) if z.shape[1] else width
+        self.yz_distance, self.yz_neighbours = _neighbour_lists(np.hstack([y, z]), self._clip(yz_width))
         if z.shape[1]:
             self.z_distance, self.z_neighbours = _neighbour_lists(z, self._clip(width))
         else:
@@ -59,42 +89,81 @@ class _FrenzelPompe:
             self.z_distance, self.z_neighbours = resized(self.z_distance, self.z_neighbours, self.z, n_z)
 
     def counts(self, x):
-        """Counts ``n_xz``, ``n_yz``, ``n_z`` of other samples strictly within each sample's radius."""
-        n, k = len(x), self.k
-        joint = np.maximum(_max_abs_difference(x, self.yz_neighbours), self.yz_distance)
-        radius = np.partition(joint, k - 1, axis=1)[:, k - 1]
+        """Counts ``n_xz``, ``n_yz``, ``n_z`` of other samples strictly within each sample's radius.
+
+        `x` is one version of x, of shape (n, dx), or a stack of them, of shape (P, n, dx); the
+        counts have shape (n,) or (P, n).
+        """
+        stack = x.reshape(-1, *x.shape[-2:])
+        n, k = stack.shape[1], self.k
+        joint = _max_abs_difference(stack, self.yz_neighbours)
+        np.maximum(joint, self.yz_distance, out=joint)
+        joint.partition(k - 1, axis=-1)
+        radius = joint[..., k - 1].copy()
         exact = radius <= self.yz_distance[:, -1]
-        n_yz = (self.yz_distance < radius[:, None]).sum(axis=1)
+        n_yz = _count_below(self.yz_distance, radius)
         if self.z.shape[1]:
             exact &= radius <= self.z_distance[:, -1]
-            n_z = (self.z_distance < radius[:, None]).sum(axis=1)
-            xz = np.maximum(_max_abs_difference(x, self.z_neighbours), self.z_distance)
-            n_xz = (xz < radius[:, None]).sum(axis=1)
+            n_z = _count_below(self.z_distance, radius)
+            xz = _max_abs_difference(stack, self.z_neighbours)
+            np.maximum(xz, self.z_distance, out=xz)
+            n_xz = _count_true(xz < radius[..., None])
         else:
-            n_z = np.full(n, n - 1)
-            n_xz = self.x_tree.query_ball_point(x, np.nextafter(radius, 0), p=np.inf, workers=-1,
-                                                return_length=True) - 1
-        rows = np.flatnonzero(~exact)
-        for chunk in np.array_split(rows, -(-len(rows) // 64)) if len(rows) else []:
-            n_xz[chunk], n_yz[chunk], n_z[chunk] = self._brute_force(x, chunk)
-        return n_xz, n_yz, n_z
+            n_z = np.full(radius.shape, n - 1)
+            # "strictly within" is "within the next float below"; a zero radius (k or more exact
+            # duplicates) has no float below it, and nothing is strictly within it
+            n_xz = np.where(radius > 0, self.x_tree.query_ball_point(stack, np.nextafter(radius, 0), p=np.inf,
+                                                                     workers=-1, return_length=True) - 1, 0)
+        for version, values in enumerate(stack):
+            rows = np.flatnonzero(~exact[version])
+            for chunk in np.array_split(rows, -(-len(rows) // 64)) if len(rows) else []:
+                n_xz[version, chunk], n_yz[version, chunk], n_z[version, chunk] = self._brute_force(values, chunk)
+        return tuple(count.reshape(x.shape[:-1]) for count in (n_xz, n_yz, n_z))
 
     def cmi(self, x):
         return _frenzel_pompe_estimate(self.k, *self.counts(x))
+
+    def permuted_cmis(self, x, permutations):
+        """The estimates for ``x[permutation]``, each row of `permutations`, a stack of them at a time.
+
+        Counting a stack of versions at once spares the per-call overheads; stacks of about
+        `_STACK_BYTES` of distances keep the arrays in cache.
+        """
+        n = len(x)
+        size = 8 * n * max(self.yz_distance.shape[1], self.z_distance.shape[1] if self.z.shape[1] else 0)
+        step = max(1, _STACK_BYTES // size)
+        estimates = []
+        for start in range(0, len(permutations), step):
+            counts = self.counts(x[permutations[start:start + step]])
+            estimates.extend(_frenzel_pompe_estimate(self.k, *version) for version in zip(*counts))
+        return estimates
 
     def _brute_force(self, x, rows):
         def distance(values):
             if values.shape[1] == 0:
                 return np.zeros((len(rows), len(values)))
-            d = np.abs(values[rows, None, :] - values[None, :, :]).max(axis=2)
+            d = np.abs(values[rows, None, 0] - values[:, 0])
+            for column in values.T[1:]:  # column by column: a max over a short last axis is slow
+                np.maximum(d, np.abs(column[rows, None] - column), out=d)
             d[np.arange(len(rows)), rows] = np.inf  # a sample is not its own neighbour
             return d
 
         d_x, d_y, d_z = distance(x), distance(self.y), distance(self.z)
         d_yz = np.maximum(d_y, d_z)
         radius = np.partition(np.maximum(d_x, d_yz), self.k - 1, axis=1)[:, self.k - 1, None]
-        n_z = (d_z < radius).sum(axis=1) - (self.z.shape[1] == 0)  # without z every sample is "within"
+        # without z every other sample counts as within the radius, as in counts()
+        n_z = np.full(len(rows), len(x) - 1) if self.z.shape[1] == 0 else (d_z < radius).sum(axis=1)
         return (np.maximum(d_x, d_z) < radius).sum(axis=1), (d_yz < radius).sum(axis=1), n_z
+
+
+def _warn_if_discrete(joint, k):
+    """Warn when k or more samples coincide in (x, y, z): their k-th neighbour is at distance 0."""
+    _, counts = np.unique(joint, axis=0, return_counts=True)
+    tied = int(counts[counts > k].sum())
+    if tied:
+        warnings.warn(f"{tied} of {len(joint)} samples have more than k = {k} exact copies in (x, y, z), so their "
+                      "k-th neighbour is at distance 0 and the kNN estimate says nothing about them: the test "
+                      "assumes continuous data. Use a test for discrete data, or a larger k.", stacklevel=3)
 
 
 class KnnCMI:
@@ -189,6 +258,7 @@ class KnnCMI:
                 residuals, _ = _crossfit_residuals(standardise(np.hstack([x, y])), z, dx, 128, rng)
             x, y = residuals[:, :dx], residuals[:, dx:]
         x, y, z = (self._transform(a) for a in (x, y, z))
+        _warn_if_discrete(np.hstack([x, y, z]), k)
         estimator = _FrenzelPompe(x, y, z, k, width=max(64, 32 * k, self.k_perm))
         n_xz, n_yz, n_z = estimator.counts(x)
         statistic = _frenzel_pompe_estimate(k, n_xz, n_yz, n_z)
@@ -198,9 +268,10 @@ class KnnCMI:
             # Local permutations leave the counts much as they are: lists just long enough for
             # them keep the per-permutation cost low (brute force covers the rare longer radius).
             estimator.fit_lengths(n_yz, n_z)
-            null = [estimator.cmi(x[_local_permutation(candidates, rng)]) for _ in range(self.n_permutations)]
+            permutations = [_local_permutation(candidates, rng) for _ in range(self.n_permutations)]
         else:
-            null = [estimator.cmi(x[rng.permutation(n)]) for _ in range(self.n_permutations)]
+            permutations = [rng.permutation(n) for _ in range(self.n_permutations)]
+        null = estimator.permuted_cmis(x, np.array(permutations))
         return CITestResult(statistic=statistic, pvalue=_permutation_pvalue(statistic, np.array(null)),
                             method=self.name, n=n)
 

@@ -8,6 +8,8 @@ from scipy.spatial import cKDTree
 def _neighbour_lists(points, m):
     """Distances and indices of the `m` nearest other points (max-norm), nearest first."""
     distances, indices = cKDTree(points).query(points, k=m + 1, p=np.inf, workers=-1)
+    if np.array_equal(indices[:, 0], np.arange(len(points))):  # the usual case, without the sort below
+        return np.ascontiguousarray(distances[:, 1:]), np.ascontiguousarray(indices[:, 1:])
     # Drop each point itself; with exact duplicates it need not come first, and when it is
     # missing altogether the farthest entry goes (argsort is stable and False < True).
     is_self = indices == np.arange(len(points))[:, None]
@@ -44,9 +46,12 @@ def _local_permutation(candidates, rng):
         proposal = candidates[rows, r]
         free = ~used[proposal]
         rows, proposal = rows[free], proposal[free]
-        order = np.lexsort((priority[rows], proposal))
-        rows, proposal = rows[order], proposal[order]
-        winner = np.diff(proposal, prepend=-1) != 0  # first proposer of each candidate; none may be left
+        # each candidate goes to its proposer of lowest priority value (the values are distinct):
+        # an unbuffered minimum finds it without sorting the proposals
+        rank = priority[rows]
+        best = np.full(n, n)
+        np.minimum.at(best, proposal, rank)
+        winner = rank == best[proposal]
         perm[rows[winner]] = proposal[winner]
         used[proposal[winner]] = True
     rest = np.flatnonzero(perm < 0)
@@ -55,8 +60,25 @@ def _local_permutation(candidates, rng):
 
 
 def _max_abs_difference(values, neighbours):
-    """``max_c |values[i, c] - values[neighbours[i, j], c]|`` for every row i and column j."""
-    out = np.abs(values[neighbours, 0] - values[:, 0, None])
-    for column in range(1, values.shape[1]):
-        np.maximum(out, np.abs(values[neighbours, column] - values[:, column, None]), out=out)
+    """``max_c |values[..., neighbours[i, j], c] - values[..., i, c]|`` for every row i and column j.
+
+    Parameters
+    ----------
+    values : ndarray of shape (..., n, d)
+        One set of n points, or a stack of them (versions of x).
+    neighbours : ndarray of shape (n, w)
+        Indices into the n points.
+
+    Returns
+    -------
+    ndarray of shape (..., n, w)
+    """
+    out = None
+    for c in range(values.shape[-1]):
+        # a contiguous column and `take` gather several times faster than fancy indexing
+        column = np.ascontiguousarray(values[..., c])
+        difference = np.take(column, neighbours, axis=-1)
+        np.subtract(difference, column[..., None], out=difference)
+        np.abs(difference, out=difference)
+        out = difference if out is None else np.maximum(out, difference, out=out)
     return out
