@@ -299,7 +299,7 @@ def warm_up():
     fixtures.z_tensor, fixtures.gan, fixtures.frame_vae, fixtures.cats, fixtures.video_sample  # noqa: B018
     ci.NeuralCMI(hidden=4, epochs=1, n_permutations=5)(fixtures.xyz[:, 0], fixtures.xyz[:, 1], fixtures.xyz[:, 2:])
     metrics.jacobian_support(fixtures.vae.task_map, fixtures.z_tensor)
-    baselines.group_lasso_tasks(fixtures.sample.states, fixtures.sample.tasks, n_lambdas=2, tol=1e-3)  # numba JIT
+    baselines.group_lasso_tasks(fixtures.sample.states, fixtures.sample.tasks, n_lambdas=2, tol=1e-3)  # import time
     import matplotlib.pyplot as plt
     plt.close(plotting.draw_world(fixtures.world).figure)
 
