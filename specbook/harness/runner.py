@@ -40,7 +40,6 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import json
-import numbers
 import os
 import platform
 import re
@@ -60,7 +59,7 @@ from .executors import EXECUTORS, ChapterJob, chapter_executor, signals_ignored,
 from .files import write_json_atomic, write_text_atomic
 from .provenance import INCOMPLETE_STATUSES, PACKAGE_DIR, file_digest, source_digests
 from .recording import read_metrics
-from ..validation import check_int, check_seed
+from ..validation import check_int, check_real, check_seed
 
 __all__ = ["RunResult", "RunInterrupted", "default_jobs", "run_chapters", "find_chapters", "CHAPTER_FILE", "EXECUTORS"]
 
@@ -255,8 +254,8 @@ def run_chapters(chapters=None, *, profile="book", seed=0, out=None, jobs=None, 
     jobs = default_jobs() if jobs is None else check_int(jobs, "jobs", 1)
     if timeout is None:
         timeout = sizes.cell_timeout
-    elif isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or timeout <= 0:
-        raise ValueError(f"timeout must be a positive number of seconds per cell; got {timeout!r}.")
+    else:  # validated, not converted: the value enters the resume hash as given
+        check_real(timeout, "timeout (seconds per cell)", low=0, open_low=True)
     _check_executor(executor, scheduler)
     out = Path("runs") / profile if out is None else Path(out)
     earlier = _earlier_run(out, profile, seed, force)
@@ -498,7 +497,8 @@ def _select_chapters(chapters, available: dict[str, Path], notebooks_dir: Path) 
 
 
 def _specbook_version() -> str:
-    """The installed package's version, from its metadata (the harness does not import the science)."""
+    """The installed package's version, from its metadata: the harness does not import the science, nor
+    the package root that exports it."""
     try:
         return importlib.metadata.version("specbook")
     except importlib.metadata.PackageNotFoundError:  # running from a source tree that was not installed

@@ -222,7 +222,10 @@ def test_cell_timeout_fails_the_chapter_at_the_cell_that_ran_out(tmp_path):
     ({"seed": "0"}, r"seed must be an integer"),
     ({"seed": -1}, r"seed must be an integer in \[0, 2\*\*32\); got -1"),
     ({"seed": True}, r"seed must be an integer"),
-    ({"timeout": -1}, r"timeout must be a positive number"),
+    ({"timeout": -1}, r"timeout \(seconds per cell\) must be a finite real number > 0; got -1"),
+    ({"timeout": float("nan")}, r"timeout \(seconds per cell\) must be a finite real number > 0; got nan"),
+    ({"timeout": float("inf")}, r"timeout \(seconds per cell\) must be a finite real number > 0; got inf"),
+    ({"timeout": True}, r"timeout \(seconds per cell\) must be a finite real number"),
 ])
 def test_bad_arguments_raise_before_anything_runs(tmp_path, kwargs, match):
     notebooks = shutil.copytree(FIXTURES, tmp_path / "notebooks")
