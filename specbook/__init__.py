@@ -34,6 +34,7 @@ _NAMES = {
     "FrameVAE": ("specialists.encoders", "FrameVAE"),
     "TaskDiscovery": ("tasks.discovery", "TaskDiscovery"),
     "band_set": ("tasks.discovery", "band_set"),
+    "local_band": ("tasks.discovery", "local_band"),
     "discover_tasks": ("tasks.discovery", "discover_tasks"),
     "oracle_tasks": ("tasks.discovery", "oracle_tasks"),
     "SpecialistGAN": ("specialists.gan", "SpecialistGAN"),

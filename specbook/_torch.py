@@ -20,7 +20,8 @@ def one_thread(device="cpu"):
     several threads is slower by a multiple.
     """
     import torch
-    from threadpoolctl import threadpool_limits
+
+    from ._threads import limited_threads
 
     if not str(device).startswith("cpu"):
         yield
@@ -28,7 +29,7 @@ def one_thread(device="cpu"):
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        with threadpool_limits(1):
+        with limited_threads(1):
             yield
     finally:
         torch.set_num_threads(threads)

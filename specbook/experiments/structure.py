@@ -11,7 +11,7 @@ from joblib import delayed
 
 from ..tasks import baselines
 from ..worlds.collider import ColliderWorld
-from ..tasks.discovery import TaskDiscovery, _check_query, discover_tasks
+from ..tasks.discovery import TaskDiscovery, _check_query, discover_tasks, query_cells
 from ..metrics import structure_scores
 from ..ci import get_ci_test
 from ..tasks.multitest import check_alpha, check_correction, reject
@@ -81,7 +81,7 @@ def recorrect(found, correction):
     start = time.perf_counter()
     correction = check_correction(correction)
     M, N, _ = found.pvalues.shape
-    k, v = np.triu_indices(N, 1)
+    k, v = query_cells(found.query, N)
     decisions = reject(found.pvalues[:, k, v].ravel(), found.alpha, correction)  # task-major, as discover_tasks
     D = np.zeros((M, N, N), dtype=bool)
     D[:, k, v] = decisions.reshape(M, k.size)

@@ -11,12 +11,18 @@ states ``s_{kL}`` and ``s_{vL}`` are tested for independence given the band set
 ``query="intersection-union"`` is the book's variant (not the paper's): it asks instead
 whether *each* representative state depends on ``g_i`` given the band states without
 ``g_i``, and rejects when both do (see :func:`discover_tasks`).
+
+``query="local"`` is the book's own proposition (not the paper's): with ``L >= 2`` and the
+task observed, ``s_{kL}`` and ``g_i`` are dependent given its two neighbours
+``{s_{kL-1}, s_{kL+1}}`` exactly when segment ``S_k`` serves ``g_i``. One test per
+(segment, task), and a task served by a single segment is found too.
 """
 from __future__ import annotations
 
 import time
 import warnings
 from dataclasses import dataclass
+from functools import lru_cache
 
 import networkx as nx
 import numpy as np
@@ -24,14 +30,17 @@ import numpy as np
 from ..ci import CovarianceCITest, PermutationCITest, check_ci_result, describe_test, get_ci_test
 from .labels import SegmentLabels
 from .multitest import CORRECTIONS, check_alpha, check_correction, reject
+from .._threads import limited_threads
 from ..validation import check_int, check_memory, check_states_tasks
 
-__all__ = ["TaskDiscovery", "band_set", "discover_tasks", "oracle_tasks", "CORRECTIONS", "QUERIES", "MAX_TESTS",
-           "MAX_ORACLE_TESTS"]
+__all__ = ["TaskDiscovery", "band_set", "local_band", "query_cells", "discover_tasks", "oracle_tasks", "CORRECTIONS",
+           "QUERIES", "PAIR_QUERIES", "MAX_TESTS", "MAX_ORACLE_TESTS"]
 
-#: The CI statements Algorithm 1 can decide a (pair, task) by: the paper's collider test,
-#: or the book's intersection-union variant.
-QUERIES = ("collider", "intersection-union")
+#: The CI statements Algorithm 1 can decide by: the paper's collider test of a (pair, task), the
+#: book's intersection-union variant, or the book's local test of a (segment, task).
+QUERIES = ("collider", "intersection-union", "local")
+#: The queries that test pairs of segments (``"local"`` tests each segment on its own).
+PAIR_QUERIES = ("collider", "intersection-union")
 
 #: Most CI tests one call of :func:`discover_tasks` runs (``M N (N - 1) / 2``, twice that for
 #: the intersection-union query). Fisher z runs the 99,000 tests of T = 200, M = 20 quickly
@@ -53,10 +62,13 @@ class TaskDiscovery(SegmentLabels):
         As in :class:`~specbook.tasks.labels.SegmentLabels` (`method` names the CI test).
     pvalues : ndarray of shape (M, N, N)
         ``pvalues[i - 1, k - 1, v - 1]`` of the test for the pair ``k < v``; NaN where ``k >= v``.
+        For ``query="local"`` the diagonal ``[i - 1, k - 1, k - 1]`` holds segment ``S_k``'s own
+        test and every other entry is NaN.
     statistics : ndarray of shape (M, N, N)
         The tests' statistics, laid out like `pvalues` (NaN where a method has none).
     pair_dependent : ndarray of shape (M, N, N), bool
-        Pairs declared dependent after the multiple-testing rule (False where ``k >= v``).
+        Pairs declared dependent after the multiple-testing rule (False where ``k >= v``); for
+        ``query="local"``, segments declared dependent on the task, on the diagonal.
     alpha : float
         Level of the tests.
     correction : str or None
@@ -74,7 +86,7 @@ class TaskDiscovery(SegmentLabels):
 
     @property
     def n_tests(self) -> int:
-        """Number of pair tests run: ``M * N * (N - 1) / 2``."""
+        """Number of decisions: ``M * N * (N - 1) / 2`` pairs, or ``M * N`` segments for ``query="local"``."""
         return int(np.isfinite(self.pvalues).sum())
 
 
@@ -91,7 +103,7 @@ def _check_L(L):
 def _check_test_count(n_tests, limit, what, T, M, L):
     if n_tests > limit:
         raise ValueError(
-            f"{what} with T={T}, M={M} and L={L} would run {n_tests:,} tests (M N (N - 1) / 2 with N = T / L = "
+            f"{what} with T={T}, M={M} and L={L} would run {n_tests:,} tests (with N = T / L = "
             f"{T // L} segments), above the limit of {limit:,}: use fewer steps (or a larger L) or fewer tasks."
         )
 
@@ -146,12 +158,79 @@ def band_set(k, v, T, L, representative=None):
     return sorted(t for t in steps if 1 <= t <= T and t not in reps)
 
 
+def local_band(k, T, L, representative=None):
+    """1-based steps of the local query's conditioning set for segment ``k``: the representative's neighbours.
+
+    Parameters
+    ----------
+    k : int
+        1-based segment.
+    T, L : int
+        Horizon and segment length.
+    representative : int, optional
+        Position (1..L) of the representative state; the last (``L``) by default.
+
+    Returns
+    -------
+    list of int
+        ``r - 1`` and ``r + 1`` for the representative step ``r``, dropping steps outside ``1..T``.
+
+    Examples
+    --------
+    >>> local_band(2, T=10, L=2)
+    [3, 5]
+    """
+    L, T = check_int(L, "L", 1), check_int(T, "T", 1)
+    if T % L:
+        raise ValueError(f"T must be a multiple of L so that the steps split into equal segments; got T={T}, L={L}.")
+    position = _check_representative(representative, L)
+    k = check_int(k, "k", 1, T // L)
+    r = (k - 1) * L + position
+    return [t for t in (r - 1, r + 1) if 1 <= t <= T]
+
+
+@lru_cache(maxsize=64)
+def _segments(T, L, representative):
+    """(k, k, representative step, None, local band) for every segment, 1-based: the local query's units."""
+    return tuple((k, k, (k - 1) * L + representative, None, tuple(local_band(k, T, L, representative)))
+                 for k in range(1, T // L + 1))
+
+
+def query_cells(query, N):
+    """Where a query's tests sit in the (N, N) layout of :class:`TaskDiscovery`, in test order.
+
+    Parameters
+    ----------
+    query : str
+        One of :data:`QUERIES`.
+    N : int
+        Number of segments.
+
+    Returns
+    -------
+    (ndarray, ndarray)
+        0-based rows and columns: the pairs ``k < v`` (row-major) for the pair queries, the
+        diagonal for ``"local"``.
+    """
+    _check_query(query)
+    N = check_int(N, "N", 1)
+    if query == "local":
+        return np.arange(N), np.arange(N)
+    return np.triu_indices(N, k=1)
+
+
+def _n_tests(query, M, N):
+    return M * N if query == "local" else M * N * (N - 1) // 2 * (1 if query == "collider" else 2)
+
+
+@lru_cache(maxsize=64)
 def _pairs(T, L, representative):
-    """(k, v, x step, y step, band steps) for every pair of segments k < v, 1-based."""
+    """(k, v, x step, y step, band steps) for every pair of segments k < v, 1-based (cached: repeated calls
+    on one shape spent more time here than in the tests)."""
     N = T // L
-    return [(k, v, (k - 1) * L + representative, (v - 1) * L + representative,
-             band_set(k, v, T, L, representative))
-            for k in range(1, N) for v in range(k + 1, N + 1)]
+    return tuple((k, v, (k - 1) * L + representative, (v - 1) * L + representative,
+                  tuple(band_set(k, v, T, L, representative)))
+                 for k in range(1, N) for v in range(k + 1, N + 1))
 
 
 def _check_query(query):
@@ -161,7 +240,7 @@ def _check_query(query):
 
 
 def _assemble(pairs, M, statistics, pvalues, decisions, T, L, alpha, correction, method, start, query):
-    """Lay the flat per-test results (task-major, then pair) out as (M, N, N) arrays."""
+    """Lay the flat per-test results (task-major, then pair or segment) out as (M, N, N) arrays."""
     N = T // L
     k = np.array([pair[0] for pair in pairs]) - 1
     v = np.array([pair[1] for pair in pairs]) - 1
@@ -203,7 +282,7 @@ def discover_tasks(states, tasks, L=2, test="fisherz", alpha=0.05, correction=No
         dependent tests) and "by" (Benjamini-Yekutieli, valid under any dependence).
     representative : int, optional
         Position (1..L) of the representative state in each segment; default ``L``.
-    query : {"collider", "intersection-union"}, default="collider"
+    query : {"collider", "intersection-union", "local"}, default="collider"
         ``"collider"`` is the paper's test, ``s_{kL} indep s_{vL} | Z_band(k, v, i)``.
         ``"intersection-union"`` (the book's variant) tests ``s_{kL} indep g_i | B`` and
         ``s_{vL} indep g_i | B`` with ``B`` the band states (``Z_band`` without ``g_i``) and
@@ -213,14 +292,20 @@ def discover_tasks(states, tasks, L=2, test="fisherz", alpha=0.05, correction=No
         (chapter 4 checks it), but its errors are less correlated across tasks: under the
         collider test a pair's chance dependence given the band states is shared by all M
         tasks, while here a pair that serves no task needs two chance rejections. It runs
-        twice as many tests.
+        twice as many tests. ``"local"`` (the book's proposition, not the paper's) tests each
+        segment on its own, ``s_{kL} indep g_i | {s_{kL-1}, s_{kL+1}}``: ``M N`` tests instead of
+        ``M N (N - 1) / 2``, and a task that a single segment serves is found too, which no pair
+        query can do. Like the others it needs ``L >= 2`` and a representative after the
+        segment's first step (chapter 4 shows why), and it needs the task values: it cannot
+        run on data selected on a task that was not recorded.
     **test_options
         Passed to the CI test when `test` is a name (e.g. ``seed``).
 
     Returns
     -------
     TaskDiscovery
-        With ``pvalues`` and ``statistics`` of the decision for each (pair, task).
+        With ``pvalues`` and ``statistics`` of the decision for each (pair, task), or for each
+        (segment, task) on the diagonal with ``query="local"``.
 
     Raises
     ------
@@ -241,32 +326,40 @@ def discover_tasks(states, tasks, L=2, test="fisherz", alpha=0.05, correction=No
     n, T, d = states.shape
     M = tasks.shape[1]
     N = T // L
-    _check_test_count(M * N * (N - 1) // 2 * (1 if query == "collider" else 2), MAX_TESTS, "Algorithm 1", T, M, L)
+    _check_test_count(_n_tests(query, M, N), MAX_TESTS, "Algorithm 1", T, M, L)
     D = T * d + M
     uses_covariance = isinstance(ci, CovarianceCITest)
     if uses_covariance:
         check_memory(D * D * 8 * 3 + n * D * 8, f"the covariance of {D:,} state and task columns",
                      fix="use fewer steps, state dimensions or tasks")
-    pairs = _pairs(T, L, representative)
+    pairs = _segments(T, L, representative) if query == "local" else _pairs(T, L, representative)
 
     def columns(t):
+        if t is None:
+            return None
         return (t - 1) * d if d == 1 else list(range((t - 1) * d, t * d))
 
     per_pair = [(columns(x), columns(y), [c for t in band for c in range((t - 1) * d, t * d)])
                 for k, v, x, y, band in pairs]
     data = np.concatenate([states.reshape(n, T * d), tasks], axis=1)
-    used_steps = sorted({t for k, v, x, y, band in pairs for t in (x, y, *band)})
+    used_steps = sorted({t for k, v, x, y, band in pairs for t in (x, y, *band) if t is not None})
     used = [c for t in used_steps for c in range((t - 1) * d, t * d)] + list(range(T * d, D))
-    _check_used_columns(data, used, d, T)
-    # One covariance, then every test on its sub-blocks: the cost no longer grows with n per test.
-    cov = np.cov(data, rowvar=False) if uses_covariance else None
-    if cov is not None:
+    cov = None
+    if uses_covariance:
+        # One covariance, then every test on its sub-blocks: the cost no longer grows with n per test.
+        # Small matrices: one BLAS thread is as fast alone and much faster beside other busy processes.
+        with limited_threads(1):
+            cov = np.cov(data, rowvar=False)
+        _check_used_columns(np.sqrt(np.diag(cov)), np.abs(data.mean(axis=0)), used, d, T)
         _check_duplicates(cov, used, d, T)
+    else:
+        _check_used_columns(data[:, used].std(axis=0), np.abs(data[:, used]).max(axis=0), used, d, T, subset=True)
     name = test if isinstance(test, str) else type(test).__name__
 
     def run(index):
         if cov is not None:
-            statistics, pvalues = ci.pvalues_from_covariance(cov, n, index)
+            with limited_threads(1):
+                statistics, pvalues = ci.pvalues_from_covariance(cov, n, index)
             statistics, pvalues = np.asarray(statistics, dtype=float), np.asarray(pvalues, dtype=float)
             if pvalues.shape != (len(index),) or statistics.shape != (len(index),):
                 raise ValueError(f"the CI test {describe_test(test)!r}: pvalues_from_covariance must return "
@@ -284,6 +377,8 @@ def discover_tasks(states, tasks, L=2, test="fisherz", alpha=0.05, correction=No
     # task-major order: every pair for g1, then every pair for g2, ...
     if query == "collider":
         statistics, pvalues = run([(x, y, z + [T * d + i]) for i in range(M) for x, y, z in per_pair])
+    elif query == "local":
+        statistics, pvalues = run([(x, T * d + i, z) for i in range(M) for x, _, z in per_pair])
     else:
         statistics_x, pvalues_x = run([(x, T * d + i, z) for i in range(M) for x, y, z in per_pair])
         statistics_y, pvalues_y = run([(y, T * d + i, z) for i in range(M) for x, y, z in per_pair])
@@ -303,11 +398,15 @@ def _describe_column(column, d, T):
     return f"step {step + 1}" + (f", dimension {dim + 1}" if d > 1 else "")
 
 
-def _check_used_columns(data, used, d, T):
-    """Refuse constant columns among those Algorithm 1 tests, in terms of states and tasks."""
-    values = data[:, used]
-    spread = values.std(axis=0)
-    constant = np.flatnonzero(spread <= 1e-12 * (1 + np.abs(values).max(axis=0)))
+def _check_used_columns(spread, magnitude, used, d, T, subset=False):
+    """Refuse constant columns among those Algorithm 1 tests, in terms of states and tasks.
+
+    `spread` and `magnitude` (standard deviations and typical absolute values) are given for
+    every column, or for the `used` ones only when `subset`.
+    """
+    if not subset:
+        spread, magnitude = spread[used], magnitude[used]
+    constant = np.flatnonzero(spread <= 1e-12 * (1 + magnitude))
     if constant.size:
         where = [_describe_column(used[c], d, T) for c in constant[:5]]
         raise ValueError(f"states or tasks have constant columns ({'; '.join(where)}), which carry no information "
@@ -358,15 +457,16 @@ def oracle_tasks(graph, T, M, L, *, representative=None, query="collider"):
         one can see why Theorem 1 needs ``L >= 2``.
     representative : int, optional
         Position (1..L) of the representative state; default ``L``.
-    query : {"collider", "intersection-union"}, default="collider"
+    query : {"collider", "intersection-union", "local"}, default="collider"
         The CI statements decided by d-separation (see :func:`discover_tasks`).
 
     Returns
     -------
     TaskDiscovery
         ``pvalues`` is 0 where the pair is declared dependent (d-connected given the
-        band set; for ``"intersection-union"``, both states d-connected to the task)
-        and 1 otherwise; ``statistics`` is NaN.
+        band set; for ``"intersection-union"``, both states d-connected to the task; for
+        ``"local"``, on the diagonal, the segment's state d-connected to the task given its
+        neighbours) and 1 otherwise; ``statistics`` is NaN.
 
     Raises
     ------
@@ -385,17 +485,19 @@ def oracle_tasks(graph, T, M, L, *, representative=None, query="collider"):
     representative = _check_representative(representative, L)
     query = _check_query(query)
     N = T // L
-    _check_test_count(M * N * (N - 1) // 2 * (1 if query == "collider" else 2), MAX_ORACLE_TESTS, "oracle_tasks",
-                      T, M, L)
+    _check_test_count(_n_tests(query, M, N), MAX_ORACLE_TESTS, "oracle_tasks", T, M, L)
     expected = {f"{kind}{t}" for kind in "sa" for t in range(1, T + 1)} | {f"g{i}" for i in range(1, M + 1)}
     missing = expected - set(graph)
     if missing:
         raise ValueError(f"graph lacks nodes {sorted(missing)[:5]}... for T={T}, M={M}.")
     if not nx.is_directed_acyclic_graph(graph):
         raise ValueError("graph has a directed cycle; d-separation needs a DAG.")
-    pairs = _pairs(T, L, representative)
+    pairs = _segments(T, L, representative) if query == "local" else _pairs(T, L, representative)
+
     def separated(i, x, y, band):
         band = {f"s{t}" for t in band}
+        if query == "local":
+            return nx.is_d_separator(graph, {f"s{x}"}, {f"g{i}"}, band)
         if query == "collider":
             return nx.is_d_separator(graph, {f"s{x}"}, {f"s{y}"}, band | {f"g{i}"})
         return (nx.is_d_separator(graph, {f"s{x}"}, {f"g{i}"}, band)

@@ -43,6 +43,15 @@ def world_features(world):
     }
 
 
+def _segment_truth(assignment):
+    """(M, N, N) bool: on the diagonal, whether segment k serves task i (the local query's truth)."""
+    A = np.asarray(assignment, dtype=bool)
+    truth = np.zeros((A.shape[1], A.shape[0], A.shape[0]), dtype=bool)
+    k = np.arange(A.shape[0])
+    truth[:, k, k] = A.T
+    return truth
+
+
 def random_worlds(n_worlds, L_values=(2, 3, 4, 5), max_segments=6, max_tasks=4, task_role="collider", seed=0):
     """Yield `n_worlds` random collider worlds of varied shape (graphs only are needed).
 
@@ -104,8 +113,9 @@ def verify_theorem1(n_worlds, L_values=(1, 2, 3, 4, 5), representatives="last", 
         How tasks attach to actions; Theorem 1 assumes colliders.
     seed : int, default=0
     progress : bool, default=True
-    query : {"collider", "intersection-union"}, default="collider"
-        The CI statements the oracle decides (see :func:`~specbook.discover_tasks`).
+    query : {"collider", "intersection-union", "local"}, default="collider"
+        The CI statements the oracle decides (see :func:`~specbook.discover_tasks`). For
+        ``"local"`` the truth of a (segment, task) query is whether the segment serves the task.
 
     Raises
     ------
@@ -116,9 +126,12 @@ def verify_theorem1(n_worlds, L_values=(1, 2, 3, 4, 5), representatives="last", 
     -------
     pandas.DataFrame
         One row per world and representative position, with the world's shape, its
-        features (:func:`world_features`), the number of pair tests, and ``false_dependent``
-        (d-connected although the two segments do not both serve the task) and ``missed``
-        (d-separated although they do).
+        features (:func:`world_features`), the number of segment pairs (``pairs``, and
+        ``true_pairs`` that serve a common task), the number of CI statements decided
+        (``queries``: the pairs, or the segments for ``"local"``, times the tasks; and
+        ``true_dependent`` of them that should come out dependent), and ``false_dependent``
+        (d-connected although the two segments do not both serve the task; for ``"local"``,
+        although the segment does not serve it) and ``missed`` (d-separated although they do).
     """
     check_int(n_worlds, "n_worlds", 1)  # random_worlds allows none; a verification needs a world
     check_choice(representatives, "representatives", ("last", "all"))
@@ -127,7 +140,7 @@ def verify_theorem1(n_worlds, L_values=(1, 2, 3, 4, 5), representatives="last", 
     rows = []
     worlds = random_worlds(n_worlds, L_values=L_values, task_role=task_role, seed=seed)
     for index, world in enumerate(progress_bar(worlds, total=n_worlds, desc="worlds", progress=progress)):
-        truth = pair_truth(world.assignment)
+        truth = _segment_truth(world.assignment) if query == "local" else pair_truth(world.assignment)
         features = world_features(world)
         positions = range(1, world.L + 1) if representatives == "all" else [world.L]
         for position in positions:
@@ -136,7 +149,9 @@ def verify_theorem1(n_worlds, L_values=(1, 2, 3, 4, 5), representatives="last", 
             rows.append({
                 "world": index, "T": world.T, "M": world.M, "L": world.L, "N": world.N,
                 "representative": position, **features, "pairs": world.M * world.N * (world.N - 1) // 2,
-                "true_pairs": int(truth.sum()),
+                "true_pairs": int(pair_truth(world.assignment).sum()),
+                "queries": world.M * (world.N if query == "local" else world.N * (world.N - 1) // 2),
+                "true_dependent": int(truth.sum()),
                 "false_dependent": int((found & ~truth).sum()), "missed": int((~found & truth).sum()),
             })
     table = pd.DataFrame(rows)

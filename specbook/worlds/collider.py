@@ -139,7 +139,11 @@ class ColliderWorld:
         ``s_t`` is then pure noise.
     task_density : float, default=0.1
         For a random assignment: probability that a segment serves a task, beyond the
-        two segments every task is guaranteed.
+        `min_segments_per_task` segments every task is guaranteed.
+    min_segments_per_task : int, default=2
+        For a random assignment: segments every task is guaranteed (all of them when the
+        world has fewer). 2, the default, is what the paper's pair test needs to see a task;
+        1 lets a task be served by a single segment, which only the local query finds.
     task_noise : float, default=1.0
         Standard deviation of the task variables' own noise before standardisation.
         The larger it is, the weaker the dependence that conditioning on a task induces.
@@ -195,9 +199,9 @@ class ColliderWorld:
     coordinate has unit population variance (so long horizons neither explode
     nor vanish). Nonlinear worlds are centred and scaled the same way, with the
     mean and variance estimated once from a pilot sample of 20,000 draws made
-    with the world's seed. A random assignment gives every task two distinct random segments
-    and each further segment with probability `task_density`, because
-    Algorithm 1 can only see a task through a pair of segments.
+    with the world's seed. A random assignment gives every task `min_segments_per_task` (two)
+    distinct random segments and each further segment with probability `task_density`,
+    because the paper's Algorithm 1 can only see a task through a pair of segments.
 
     Examples
     --------
@@ -210,7 +214,7 @@ class ColliderWorld:
     def __init__(self, T, M, L=2, *, state_dim=1, p_disconnect=0.2, mechanism="linear",
                  assignment=None, disconnected=None, task_density=0.1, task_noise=1.0, action_noise=0.5,
                  weight_range=(0.5, 1.5), coordinate_groups=None, task_groups=None, task_role="collider",
-                 seed=0):
+                 min_segments_per_task=2, seed=0):
         self.T = check_int(T, "T", 2)
         self.M = check_int(M, "M", 1)
         self.L = check_int(L, "L", 1)
@@ -229,6 +233,7 @@ class ColliderWorld:
         self.task_noise = check_real(task_noise, "task_noise", low=0, open_low=True)
         self.action_noise = check_real(action_noise, "action_noise", low=0, open_low=True)
         self.weight_range = _check_weight_range(weight_range)
+        self.min_segments_per_task = check_int(min_segments_per_task, "min_segments_per_task", 1)
         self.seed = check_seed(seed)
 
         rng = np.random.default_rng(self.seed)
@@ -286,9 +291,9 @@ class ColliderWorld:
 
     def _random_assignment(self, rng):
         A = rng.random((self.N, self.M)) < self.task_density
-        if self.N >= 2:
+        if self.N >= self.min_segments_per_task:
             for i in range(self.M):
-                A[rng.choice(self.N, size=2, replace=False), i] = True
+                A[rng.choice(self.N, size=self.min_segments_per_task, replace=False), i] = True
         else:
             A[:] = True
         return A

@@ -6,6 +6,7 @@ import pytest
 import specbook as sb
 from specbook.ci import FisherZ
 from specbook.tasks.discovery import QUERIES
+from specbook.experiments.structure import recorrect
 from specbook.tasks.theory import pair_truth
 
 
@@ -73,13 +74,23 @@ def test_vector_states():
     assert (found.segment_tasks == world.assignment).mean() >= 0.75
 
 
+def _truth(assignment, query):
+    if query != "local":
+        return pair_truth(assignment)
+    truth = np.zeros((assignment.shape[1], len(assignment), len(assignment)), dtype=bool)
+    for k, i in zip(*np.nonzero(assignment)):
+        truth[i, k, k] = True
+    return truth
+
+
 @pytest.mark.parametrize("query", QUERIES)
 @pytest.mark.parametrize("L", [2, 3])
 def test_oracle_equals_truth_for_L_at_least_2(L, query):
     for seed in range(20):
         world = sb.ColliderWorld(T=4 * L, M=3, L=L, p_disconnect=0.3, seed=seed)
         found = sb.oracle_tasks(world.graph, T=world.T, M=world.M, L=L, query=query)
-        assert np.array_equal(found.pair_dependent, pair_truth(world.assignment))
+        assert np.array_equal(found.pair_dependent, _truth(world.assignment, query))
+        assert np.array_equal(found.segment_tasks, world.assignment)
         assert np.array_equal(found.pvalues[found.pair_dependent], np.zeros(found.pair_dependent.sum()))
         assert found.query == query
 
@@ -97,6 +108,52 @@ def test_intersection_union_takes_the_larger_pvalue_of_the_two_task_tests(strong
         assert found.statistics[i, k, v] == pytest.approx(binding.statistic, rel=1e-8)
     assert np.array_equal(sb.discover_tasks(data.states, data.tasks, L=2, correction="holm",
                                             query="intersection-union").segment_tasks, world.assignment)
+
+
+def test_local_query_tests_each_segment_against_the_task_given_its_neighbours(strong):
+    world, data = strong
+    found = sb.discover_tasks(data.states, data.tasks, L=2, query="local")
+    N, M = world.N, world.M
+    assert found.query == "local" and found.n_tests == M * N
+    off_diagonal = ~np.eye(N, dtype=bool)
+    assert np.isnan(found.pvalues[:, off_diagonal]).all() and not found.pair_dependent[:, off_diagonal].any()
+    states = data.states[:, :, 0]
+    for i, k in [(0, 0), (1, 2), (0, N - 1)]:  # the last segment's state has no successor
+        band = [t - 1 for t in sb.local_band(k + 1, T=world.T, L=2)]
+        assert len(band) == (1 if k == N - 1 else 2)
+        by_hand = sb.ci_test(states[:, 2 * k + 1], data.tasks[:, i], states[:, band])
+        assert found.pvalues[i, k, k] == pytest.approx(by_hand.pvalue, rel=1e-8, abs=1e-300)
+        assert found.statistics[i, k, k] == pytest.approx(by_hand.statistic, rel=1e-8)
+    holm = sb.discover_tasks(data.states, data.tasks, L=2, correction="holm", query="local")
+    assert np.array_equal(holm.segment_tasks, world.assignment)
+    assert np.array_equal(recorrect(found, "holm").segment_tasks, holm.segment_tasks)
+
+
+def test_only_the_local_query_finds_a_task_that_one_segment_serves():
+    A = np.zeros((5, 2), dtype=bool)
+    A[[0, 3], 0] = True   # task 1: two segments
+    A[2, 1] = True        # task 2: segment 3 alone
+    world = sb.ColliderWorld(T=10, M=2, L=2, assignment=A, action_noise=0.25, seed=5)
+    data = world.sample(n=10_000, seed=6)
+    for query in QUERIES:
+        oracle = sb.oracle_tasks(world.graph, T=10, M=2, L=2, query=query).segment_tasks
+        found = sb.discover_tasks(data.states, data.tasks, L=2, correction="holm", query=query).segment_tasks
+        expected = A if query == "local" else A & [True, False]  # a pair query cannot see task 2
+        assert np.array_equal(oracle, expected), query
+        assert np.array_equal(found, expected), query
+
+
+def test_local_query_needs_L_at_least_2_and_a_representative_after_the_first_step():
+    A = np.zeros((6, 1), dtype=bool)
+    A[2, 0] = True
+    world = sb.ColliderWorld(T=6, M=1, L=1, assignment=A, disconnected=[], seed=0)
+    found = sb.oracle_tasks(world.graph, T=6, M=1, L=1, query="local")
+    assert found.pair_dependent[0, 3, 3] and not A[3, 0]  # s4 <- a3 -> g1, a3 outside the band
+    B = np.zeros((3, 1), dtype=bool)
+    B[1, 0] = True
+    world = sb.ColliderWorld(T=6, M=1, L=2, assignment=B, disconnected=[], seed=0)
+    first = sb.oracle_tasks(world.graph, T=6, M=1, L=2, representative=1, query="local")
+    assert first.pair_dependent[0, 2, 2] and not B[2, 0]  # s5 <- a4 -> g1: segment 2's last action
 
 
 def test_oracle_with_L1_shows_false_dependences():
@@ -131,7 +188,7 @@ def test_warns_when_a_permutation_test_cannot_pass_a_family_wise_threshold(stron
         (dict(correction="fdr"), "correction"),
         (dict(test="pearson"), "pearson"),
         (dict(representative=3), "representative"),
-        (dict(query="mediator"), r"query must be one of \['collider', 'intersection-union'\]"),
+        (dict(query="mediator"), r"query must be one of \['collider', 'intersection-union', 'local'\]"),
     ],
 )
 def test_bad_arguments(strong, kwargs, match):

@@ -33,3 +33,19 @@ def test_world_features():
                                      "overlaps": True, "disconnections": True}
     plain = sb.ColliderWorld(T=4, M=1, L=2, assignment=[[1], [1]], disconnected=[], seed=0)
     assert not any(world_features(plain).values())
+
+
+def test_local_proposition_holds_for_L_at_least_2_and_a_representative_after_the_first_step():
+    checks = verify_theorem1(150, L_values=(1, 2, 3), seed=1, progress=False, query="local")
+    assert checks[checks.L >= 2].mismatches.sum() == 0 and checks.missed.sum() == 0
+    assert checks[checks.L == 1].false_dependent.sum() > 0
+    assert (checks.queries == checks.M * checks.N).all()
+    assert (checks.true_dependent <= checks.queries).all() and checks.true_dependent.sum() > 0
+    positions = verify_theorem1(80, L_values=(2, 3), representatives="all", seed=2, progress=False, query="local")
+    assert positions[positions.representative == 1].false_dependent.sum() > 0
+    assert positions[positions.representative > 1].mismatches.sum() == 0
+
+
+def test_pair_queries_count_their_pairs():
+    checks = verify_theorem1(30, L_values=(2, 3), seed=3, progress=False)
+    assert (checks.queries == checks.pairs).all() and (checks.true_dependent == checks.true_pairs).all()

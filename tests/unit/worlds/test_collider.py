@@ -239,3 +239,17 @@ def test_coordinate_groups_bad_input():
         sb.ColliderWorld(T=4, M=1, state_dim=2, task_groups=[0])
     with pytest.raises(ValueError, match="task_groups must give each of the M=1 tasks"):
         sb.ColliderWorld(T=4, M=1, state_dim=2, coordinate_groups=[0, 1], task_groups=[3])
+
+
+def test_min_segments_per_task_lets_a_task_have_one_segment_and_defaults_to_two():
+    default = sb.ColliderWorld(T=20, M=4, L=2, seed=11)
+    # what the world drew before the option existed (the same for 30 seeds and three shapes when it was added)
+    assert default.assignment.astype(int).T.tolist() == [[1, 0, 0, 0, 0, 1, 0, 0, 1, 0], [0, 1, 0, 0, 1, 0, 0, 0, 0, 0],
+                                                         [0, 1, 0, 0, 1, 0, 1, 0, 0, 0], [1, 0, 0, 0, 0, 0, 1, 0, 1, 0]]
+    assert default.disconnected == (3, 4, 8, 9, 14, 15, 16, 19)
+    counts = [sb.ColliderWorld(T=20, M=4, L=2, task_density=0.0, min_segments_per_task=m, seed=seed)
+              .assignment.sum(axis=0) for m in (1, 2, 3) for seed in range(5)]
+    assert all((c == m).all() for c, m in zip(counts, np.repeat([1, 2, 3], 5)))
+    assert (sb.ColliderWorld(T=4, M=2, L=2, min_segments_per_task=3, seed=0).assignment).all()  # fewer segments
+    with pytest.raises(ValueError, match="min_segments_per_task must be an integer >= 1; got 0"):
+        sb.ColliderWorld(T=8, M=2, L=2, min_segments_per_task=0)
