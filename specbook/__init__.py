@@ -31,6 +31,8 @@ _NAMES = {
     "get_ci_test": ("ci", "get_ci_test"),
     "ColliderWorld": ("worlds.collider", "ColliderWorld"),
     "WorldSample": ("worlds.collider", "WorldSample"),
+    "SelectedSample": ("worlds.collider", "SelectedSample"),
+    "task_outcomes": ("worlds.collider", "task_outcomes"),
     "FrameVAE": ("specialists.encoders", "FrameVAE"),
     "TaskDiscovery": ("tasks.discovery", "TaskDiscovery"),
     "band_set": ("tasks.discovery", "band_set"),

@@ -20,10 +20,11 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from .validation import as_columns, as_real_array, check_bool, check_choice, check_probability, check_real, check_seed
+from .validation import (as_columns, as_real_array, check_bool, check_choice, check_int, check_probability, check_real,
+                         check_seed)
 
-__all__ = ["structure_scores", "pair_truth", "mean_average_precision", "block_r2", "mean_corr_coef",
-           "jacobian_magnitudes", "jacobian_support", "REGRESSORS", "MIN_SPLIT_SAMPLES"]
+__all__ = ["structure_scores", "pair_truth", "query_truth", "selection_truth", "mean_average_precision", "block_r2",
+           "mean_corr_coef", "jacobian_magnitudes", "jacobian_support", "REGRESSORS", "MIN_SPLIT_SAMPLES"]
 
 
 def structure_scores(true, found):
@@ -87,6 +88,67 @@ def pair_truth(assignment):
         raise ValueError(f"assignment must have at least one segment and one task; got shape {A.shape}.")
     both = A.T[:, :, None] & A.T[:, None, :]
     return both & np.triu(np.ones(both.shape[1:], dtype=bool), k=1)[None]
+
+
+def query_truth(assignment, query="collider"):
+    """What each test of a query of Algorithm 1 should find: True where the truth is dependence.
+
+    Parameters
+    ----------
+    assignment : array-like of shape (N, M), bool (or integers 0 and 1)
+    query : {"collider", "intersection-union", "local"}, default="collider"
+
+    Returns
+    -------
+    truth : ndarray of shape (M, N, N), bool
+        :func:`pair_truth` for the pair queries; for ``"local"``, on the diagonal, whether
+        segment k serves task i.
+    tested : ndarray of shape (M, N, N), bool
+        The cells the query tests (the pairs ``k < v``, or the diagonal), so that
+        ``tested & ~truth`` are its true null hypotheses.
+    """
+    truth = pair_truth(assignment)
+    check_choice(query, "query", ("collider", "intersection-union", "local"))
+    M, N, _ = truth.shape
+    tested = np.zeros((M, N, N), dtype=bool)
+    if query == "local":
+        k = np.arange(N)
+        tested[:, k, k] = True
+        truth = np.zeros_like(truth)
+        truth[:, k, k] = np.asarray(assignment).astype(bool).T
+    else:
+        tested[:] = np.triu(np.ones((N, N), dtype=bool), k=1)
+    return truth, tested
+
+
+def selection_truth(assignment, selected):
+    """Which segments a selection on tasks lets Algorithm 1 find: those serving a selected, shared task.
+
+    On data kept only when the selected tasks were achieved, with the task values unrecorded,
+    the pair test finds a segment exactly when it serves a selected task that another segment
+    serves too (chapter 4 checks this by d-separation). Which selected task, when several
+    were, the data cannot tell.
+
+    Parameters
+    ----------
+    assignment : array-like of shape (N, M), bool (or integers 0 and 1)
+    selected : sequence of int
+        1-based tasks the data are selected on.
+
+    Returns
+    -------
+    ndarray of shape (N, 1), bool
+        Laid out like ``TaskDiscovery.segment_tasks`` for ``tasks=None``.
+    """
+    truth = pair_truth(assignment)  # validates assignment
+    M = truth.shape[0]
+    if isinstance(selected, (str, bytes)) or not hasattr(selected, "__iter__"):
+        raise ValueError(f"selected must be a list of 1-based tasks in 1..M = 1..{M}; got {selected!r}.")
+    columns = [check_int(i, "selected", 1, M) - 1 for i in selected]
+    if not columns:
+        raise ValueError("selected must name at least one task.")
+    served = np.asarray(assignment).astype(bool)[:, columns]
+    return served[:, served.sum(axis=0) >= 2].any(axis=1)[:, None]
 
 
 def mean_average_precision(assignment, statistics, *, per_task=False):

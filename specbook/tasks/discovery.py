@@ -19,6 +19,7 @@ task observed, ``s_{kL}`` and ``g_i`` are dependent given its two neighbours
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 import warnings
 from dataclasses import dataclass
@@ -75,6 +76,10 @@ class TaskDiscovery(SegmentLabels):
         The multiple-testing rule (see :data:`CORRECTIONS`).
     query : str
         The CI statements tested (see :data:`QUERIES`).
+    tasks_observed : bool
+        False for data selected on tasks that were not recorded (``tasks=None``): then ``M = 1``
+        and the one column says which segments share a selected task with another segment
+        (which selected task, when several were, the data cannot tell).
     """
 
     pvalues: np.ndarray
@@ -83,6 +88,7 @@ class TaskDiscovery(SegmentLabels):
     alpha: float
     correction: str | None
     query: str = "collider"
+    tasks_observed: bool = True
 
     @property
     def n_tests(self) -> int:
@@ -265,8 +271,11 @@ def discover_tasks(states, tasks, L=2, test="fisherz", alpha=0.05, correction=No
     ----------
     states : ndarray of shape (n, T, d) or (n, T)
         Sampled state sequences (true states, observations, or estimated latents).
-    tasks : ndarray of shape (n, M)
-        The task variables.
+    tasks : ndarray of shape (n, M), or None
+        The task variables. None for data *selected* on tasks that were not recorded (e.g.
+        :meth:`~specbook.ColliderWorld.sample_selected`): the pair test then runs without
+        ``g_i`` in the band set, where the selection stands in for it (chapter 4), and the
+        result has one column, the segments that share a selected task.
     L : int, default=2
         Segment length (>= 2; `T` must be a multiple of it).
     test : str or callable, default="fisherz"
@@ -319,15 +328,25 @@ def discover_tasks(states, tasks, L=2, test="fisherz", alpha=0.05, correction=No
     L = _check_L(L)
     alpha = check_alpha(alpha)
     correction = check_correction(correction)
-    states, tasks = check_states_tasks(states, tasks, L, pairwise=True, caller="Algorithm 1")
-    representative = _check_representative(representative, L)
     query = _check_query(query)
+    observed = tasks is not None
+    if not observed and query != "collider":
+        raise ValueError(f"query={query!r} tests states against the task values, and tasks=None (data selected on "
+                         "tasks that were not recorded) has none: only the pair test query='collider' can run, "
+                         "with the selection in place of the task.")
+    if observed:
+        states, tasks = check_states_tasks(states, tasks, L, pairwise=True, caller="Algorithm 1")
+    else:
+        no_tasks = np.zeros((np.shape(states)[0] if np.ndim(states) else 0, 1))  # states are checked alone
+        states = check_states_tasks(states, no_tasks, L, pairwise=True, caller="Algorithm 1")[0]
+        tasks = np.empty((len(states), 0))
+    representative = _check_representative(representative, L)
     ci = get_ci_test(test, **test_options)
     n, T, d = states.shape
-    M = tasks.shape[1]
+    M = tasks.shape[1] if observed else 1  # unobserved: one column of labels, "shares a selected task"
     N = T // L
     _check_test_count(_n_tests(query, M, N), MAX_TESTS, "Algorithm 1", T, M, L)
-    D = T * d + M
+    D = T * d + tasks.shape[1]
     uses_covariance = isinstance(ci, CovarianceCITest)
     if uses_covariance:
         check_memory(D * D * 8 * 3 + n * D * 8, f"the covariance of {D:,} state and task columns",
@@ -375,7 +394,9 @@ def discover_tasks(states, tasks, L=2, test="fisherz", alpha=0.05, correction=No
                 np.array([r.pvalue for r in results], dtype=float))
 
     # task-major order: every pair for g1, then every pair for g2, ...
-    if query == "collider":
+    if not observed:  # the selection stands where g_i stood: the band states alone
+        statistics, pvalues = run([(x, y, z) for x, y, z in per_pair])
+    elif query == "collider":
         statistics, pvalues = run([(x, y, z + [T * d + i]) for i in range(M) for x, y, z in per_pair])
     elif query == "local":
         statistics, pvalues = run([(x, T * d + i, z) for i in range(M) for x, _, z in per_pair])
@@ -387,7 +408,8 @@ def discover_tasks(states, tasks, L=2, test="fisherz", alpha=0.05, correction=No
         pvalues = np.where(binding, pvalues_y, pvalues_x)
     _warn_if_unreachable(ci, alpha, correction, len(pvalues))
     decisions = reject(pvalues, alpha, correction)
-    return _assemble(pairs, M, statistics, pvalues, decisions, T, L, alpha, correction, name, start, query)
+    found = _assemble(pairs, M, statistics, pvalues, decisions, T, L, alpha, correction, name, start, query)
+    return found if observed else dataclasses.replace(found, tasks_observed=False)
 
 
 def _describe_column(column, d, T):
@@ -443,7 +465,7 @@ def _warn_if_unreachable(ci, alpha, correction, n_tests):
         )
 
 
-def oracle_tasks(graph, T, M, L, *, representative=None, query="collider"):
+def oracle_tasks(graph, T, M, L, *, representative=None, query="collider", selected=None):
     """Algorithm 1 with d-separation in `graph` as the CI test (infinite data, faithfulness).
 
     Parameters
@@ -459,6 +481,12 @@ def oracle_tasks(graph, T, M, L, *, representative=None, query="collider"):
         Position (1..L) of the representative state; default ``L``.
     query : {"collider", "intersection-union", "local"}, default="collider"
         The CI statements decided by d-separation (see :func:`discover_tasks`).
+    selected : sequence of int, optional
+        1-based tasks the data are selected on, without their values (as
+        ``discover_tasks(states, None, ...)`` sees them): each gets a selection node
+        ``"S<i>"``, a child of ``g_i``, which is conditioned on, and the pair test conditions
+        on the band states alone. The result then has one column (see
+        :attr:`TaskDiscovery.tasks_observed`); only ``query="collider"`` can run.
 
     Returns
     -------
@@ -493,6 +521,8 @@ def oracle_tasks(graph, T, M, L, *, representative=None, query="collider"):
     if not nx.is_directed_acyclic_graph(graph):
         raise ValueError("graph has a directed cycle; d-separation needs a DAG.")
     pairs = _segments(T, L, representative) if query == "local" else _pairs(T, L, representative)
+    if selected is not None:
+        return _oracle_selected(graph, T, M, L, pairs, selected, query, start)
 
     def separated(i, x, y, band):
         band = {f"s{t}" for t in band}
@@ -506,3 +536,23 @@ def oracle_tasks(graph, T, M, L, *, representative=None, query="collider"):
     independent = np.array([separated(i, x, y, band) for i in range(1, M + 1) for k, v, x, y, band in pairs])
     return _assemble(pairs, M, np.full(independent.size, np.nan), independent.astype(float), ~independent, T, L,
                      0.5, None, "d-separation", start, query)
+
+
+def _oracle_selected(graph, T, M, L, pairs, selected, query, start):
+    """oracle_tasks on data selected on `selected` (task values unrecorded): one column of pair decisions."""
+    if query != "collider":
+        raise ValueError(f"query={query!r} needs the task values; with selected tasks (values unrecorded) only the "
+                         "pair test query='collider' can run.")
+    if isinstance(selected, (str, bytes)) or not hasattr(selected, "__iter__"):
+        raise ValueError(f"selected must be a list of 1-based tasks in 1..M = 1..{M}; got {selected!r}.")
+    selected = [check_int(i, "selected", 1, M) for i in selected]
+    if not selected or len(set(selected)) != len(selected):
+        raise ValueError(f"selected must name at least one task, each once; got {selected!r}.")
+    graph = graph.copy()
+    graph.add_edges_from((f"g{i}", f"S{i}") for i in selected)
+    conditioned = {f"S{i}" for i in selected}
+    independent = np.array([nx.is_d_separator(graph, {f"s{x}"}, {f"s{y}"}, {f"s{t}" for t in band} | conditioned)
+                            for k, v, x, y, band in pairs])
+    found = _assemble(pairs, 1, np.full(independent.size, np.nan), independent.astype(float), ~independent, T, L,
+                      0.5, None, "d-separation", start, query)
+    return dataclasses.replace(found, tasks_observed=False)

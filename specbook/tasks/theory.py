@@ -6,7 +6,7 @@ import pandas as pd
 
 from ..worlds.collider import ColliderWorld
 from .discovery import QUERIES, oracle_tasks
-from ..metrics import pair_truth
+from ..metrics import pair_truth, query_truth, selection_truth
 from ..progress import progress_bar
 from ..validation import check_bool, check_choice, check_int, check_seed
 
@@ -16,7 +16,7 @@ _TASK_ROLES = ("collider", "confounder", "mediator")
 #: instead of running for years.
 MAX_WORLDS = 1_000_000
 
-__all__ = ["random_worlds", "verify_theorem1", "pair_truth", "world_features"]
+__all__ = ["random_worlds", "verify_theorem1", "verify_selection", "pair_truth", "world_features"]
 
 
 def world_features(world):
@@ -41,15 +41,6 @@ def world_features(world):
         "overlaps": bool((A.sum(axis=1) >= 2).any()),
         "disconnections": len(world.disconnected) > 0,
     }
-
-
-def _segment_truth(assignment):
-    """(M, N, N) bool: on the diagonal, whether segment k serves task i (the local query's truth)."""
-    A = np.asarray(assignment, dtype=bool)
-    truth = np.zeros((A.shape[1], A.shape[0], A.shape[0]), dtype=bool)
-    k = np.arange(A.shape[0])
-    truth[:, k, k] = A.T
-    return truth
 
 
 def random_worlds(n_worlds, L_values=(2, 3, 4, 5), max_segments=6, max_tasks=4, task_role="collider", seed=0):
@@ -140,7 +131,7 @@ def verify_theorem1(n_worlds, L_values=(1, 2, 3, 4, 5), representatives="last", 
     rows = []
     worlds = random_worlds(n_worlds, L_values=L_values, task_role=task_role, seed=seed)
     for index, world in enumerate(progress_bar(worlds, total=n_worlds, desc="worlds", progress=progress)):
-        truth = _segment_truth(world.assignment) if query == "local" else pair_truth(world.assignment)
+        truth = query_truth(world.assignment, query)[0]
         features = world_features(world)
         positions = range(1, world.L + 1) if representatives == "all" else [world.L]
         for position in positions:
@@ -157,3 +148,38 @@ def verify_theorem1(n_worlds, L_values=(1, 2, 3, 4, 5), representatives="last", 
     table = pd.DataFrame(rows)
     table["mismatches"] = table["false_dependent"] + table["missed"]
     return table
+
+
+def verify_selection(n_worlds, L_values=(2, 3, 4, 5), seed=0, progress=True):
+    """Check by d-separation what the pair test finds on data selected on tasks (values unrecorded).
+
+    In each random world (see :func:`random_worlds`) the data are selected on task 1 alone and
+    on every task at once; the oracle (:func:`~specbook.oracle_tasks` with ``selected``)
+    conditions on the band states and the selection nodes.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per world and selection (``"one"`` or ``"all"``): ``segments``, the number of
+        segments; ``segment_mismatches`` against :func:`~specbook.metrics.selection_truth`
+        (the segments serving a selected task that another segment serves too);
+        ``pair_mismatches`` against the pairs that share a selected task; and
+        ``cross_task_pairs``, pairs found dependent although they share no selected task
+        (they serve two different selected tasks: which task a pair shares is lost).
+    """
+    n_worlds = check_int(n_worlds, "n_worlds", 1)
+    progress = check_bool(progress, "progress")
+    rows = []
+    worlds = random_worlds(n_worlds, L_values=L_values, seed=seed)
+    for index, world in enumerate(progress_bar(worlds, total=n_worlds, desc="worlds", progress=progress)):
+        for name, selected in (("one", [1]), ("all", list(range(1, world.M + 1)))):
+            found = oracle_tasks(world.graph, world.T, world.M, world.L, selected=selected)
+            shared = pair_truth(world.assignment)[[i - 1 for i in selected]].any(axis=0)
+            rows.append({
+                "world": index, "L": world.L, "M": world.M, "N": world.N, "selection": name,
+                "selected": len(selected), "segments": world.N,
+                "segment_mismatches": int((found.segment_tasks != selection_truth(world.assignment, selected)).sum()),
+                "pair_mismatches": int((found.pair_dependent[0] != shared).sum()),
+                "cross_task_pairs": int((found.pair_dependent[0] & ~shared).sum()),
+            })
+    return pd.DataFrame(rows)

@@ -21,7 +21,7 @@ import numpy as np
 from ..stats import partial_correlation
 from ..validation import check_choice, check_int, check_memory, check_real, check_seed
 
-__all__ = ["ColliderWorld", "WorldSample"]
+__all__ = ["ColliderWorld", "SelectedSample", "WorldSample", "task_outcomes"]
 
 _MECHANISMS = ("linear", "nonlinear")
 _TASK_ROLES = ("collider", "confounder", "mediator")
@@ -50,6 +50,76 @@ class WorldSample:
     states: np.ndarray
     actions: np.ndarray
     tasks: np.ndarray
+
+
+@dataclass(frozen=True)
+class SelectedSample:
+    """Samples of a :class:`ColliderWorld` kept by a selection on tasks (see :meth:`ColliderWorld.sample_selected`).
+
+    The task values are not recorded: all that is known of a selected task is that every
+    kept sequence achieved it.
+
+    Attributes
+    ----------
+    states : ndarray of shape (n, T, d)
+    actions : ndarray of shape (n, T, d)
+    selected : tuple of int
+        1-based tasks the sequences were selected on.
+    threshold : float
+        A sequence achieved task ``g_i`` when ``g_i > threshold`` (tasks have unit variance).
+    acceptance : float
+        Share of the drawn sequences that the selection kept.
+    """
+
+    states: np.ndarray
+    actions: np.ndarray
+    selected: tuple
+    threshold: float
+    acceptance: float
+
+
+def task_outcomes(tasks, threshold=0.0):
+    """Tasks recorded as outcomes: 1.0 where task ``g_i`` was achieved (``g_i > threshold``), else 0.0.
+
+    Parameters
+    ----------
+    tasks : array-like of shape (n, M)
+        Task values, e.g. ``WorldSample.tasks`` (unit variance).
+    threshold : float or sequence of float, default=0.0
+        One threshold for every task, or one per task.
+
+    Returns
+    -------
+    ndarray of shape (n, M), float
+        Success (1) or failure (0), ready for :func:`~specbook.discover_tasks`.
+
+    Raises
+    ------
+    ValueError
+        For tasks that are not a finite (n, M) array, a threshold of the wrong length or not
+        finite, and a threshold that makes an outcome constant (every sample a success, or
+        every one a failure), naming the task.
+    """
+    tasks = np.asarray(tasks, dtype=float)
+    if tasks.ndim != 2 or tasks.size == 0 or not np.isfinite(tasks).all():
+        raise ValueError(f"tasks must be a finite (n, M) array of task values; got shape {tasks.shape}.")
+    M = tasks.shape[1]
+    if np.ndim(threshold) == 0:
+        thresholds = np.full(M, check_real(threshold, "threshold"))
+    else:
+        if len(threshold) != M:
+            raise ValueError(f"threshold must be one number or one per task (M = {M}); got {len(threshold)} values.")
+        thresholds = np.array([check_real(t, f"threshold[{i}]") for i, t in enumerate(threshold)])
+    outcomes = (tasks > thresholds).astype(float)
+    share = outcomes.mean(axis=0)
+    constant = np.flatnonzero((share == 0) | (share == 1))
+    if constant.size:
+        i = int(constant[0])
+        kind = "a success" if share[i] == 1 else "a failure"
+        raise ValueError(f"threshold {thresholds[i]:g} makes task {i + 1}'s outcome constant (every sample {kind}), "
+                         "which carries no information: choose a threshold inside the task's range "
+                         f"[{tasks[:, i].min():.3g}, {tasks[:, i].max():.3g}].")
+    return outcomes
 
 
 def _check_assignment(assignment, N, M):
@@ -503,6 +573,83 @@ class ColliderWorld:
                 "use covariance(nodes) and a multivariate measure instead."
             )
         return partial_correlation(cov, 0, 1, range(2, len(nodes)))
+
+    def check_selected(self, selected):
+        """`selected` (a 1-based task or a sequence of them) as a sorted tuple of distinct tasks in 1..M."""
+        if isinstance(selected, (numbers.Integral, np.integer)) and not isinstance(selected, (bool, np.bool_)):
+            selected = [selected]
+        if isinstance(selected, (str, bytes)) or not isinstance(selected, Iterable):
+            raise ValueError(f"selected must be a 1-based task or a list of them, in 1..M = 1..{self.M}; "
+                             f"got {selected!r}.")
+        tasks = [check_int(i, "selected", 1, self.M) for i in selected]
+        if not tasks or len(set(tasks)) != len(tasks):
+            raise ValueError(f"selected must name at least one task, each once (1-based, in 1..{self.M}); "
+                             f"got {selected!r}.")
+        return tuple(sorted(tasks))
+
+    def selection_graph(self, selected):
+        """:attr:`graph` with a selection node ``"S<i>"``, a child of ``g_i``, for each selected task.
+
+        Keeping only the sequences that achieved ``g_i`` conditions on ``S<i>``.
+        """
+        selected = self.check_selected(selected)
+        graph = self.graph.copy()
+        for i in selected:
+            graph.add_node(f"S{i}", kind="selection", task=i)
+            graph.add_edge(f"g{i}", f"S{i}")
+        return graph
+
+    def sample_selected(self, n, selected, *, threshold=0.0, seed=0, max_draws=None):
+        """Draw `n` sequences as a selection on tasks sees them: only the achieved ones, tasks unrecorded.
+
+        Sequences are drawn as by :meth:`sample` and kept when every selected task was
+        achieved (``g_i > threshold``; tasks have unit variance, so 0 keeps about half per
+        task), as when only the demonstrations that achieved a task are recorded. The task
+        values are not returned: Algorithm 1 must find the selected tasks' segments without
+        them (``discover_tasks(states, None, ...)``).
+
+        Parameters
+        ----------
+        n : int
+            Sequences to keep (>= 1).
+        selected : int or sequence of int
+            1-based tasks selected on.
+        threshold : float, default=0.0
+        seed : int, default=0
+        max_draws : int, optional
+            Most sequences drawn before giving up; default ``1000 n``.
+
+        Returns
+        -------
+        SelectedSample
+
+        Raises
+        ------
+        ValueError
+            For a bad argument, naming it, and when `max_draws` draws keep fewer than `n`
+            sequences (the selection is too strict: lower `threshold` or select fewer tasks).
+        """
+        n = check_int(n, "n", 1)
+        selected = self.check_selected(selected)
+        threshold = check_real(threshold, "threshold")
+        seed = check_seed(seed)
+        max_draws = 1000 * n if max_draws is None else check_int(max_draws, "max_draws", n)
+        rng = np.random.default_rng(seed)
+        columns = [i - 1 for i in selected]
+        states, actions, kept, drawn = [], [], 0, 0
+        while kept < n:
+            if drawn >= max_draws:
+                raise ValueError(f"the selection on tasks {list(selected)} with threshold {threshold} kept {kept:,} of "
+                                 f"{drawn:,} draws (max_draws), fewer than n = {n:,}: lower threshold, select fewer "
+                                 "tasks or raise max_draws.")
+            size = min(max(2 * (n - kept), 1_000), max_draws - drawn)
+            draw = self.sample(size, seed=int(rng.integers(2**32)))
+            keep = (draw.tasks[:, columns] > threshold).all(axis=1)
+            states.append(draw.states[keep])
+            actions.append(draw.actions[keep])
+            kept, drawn = kept + int(keep.sum()), drawn + size
+        return SelectedSample(states=np.concatenate(states)[:n], actions=np.concatenate(actions)[:n],
+                              selected=selected, threshold=threshold, acceptance=kept / drawn)
 
     def sample(self, n, seed=0):
         """Draw `n` independent sequences.

@@ -18,7 +18,8 @@ from specbook.tasks.discovery import band_set, discover_tasks, oracle_tasks
 from specbook.worlds.latent import TaskLatentWorld
 from specbook.tasks.multitest import reject
 from specbook.progress import progress_bar
-from specbook.tasks.theory import pair_truth, random_worlds, verify_theorem1, world_features
+from specbook.metrics import query_truth, selection_truth
+from specbook.tasks.theory import pair_truth, random_worlds, verify_selection, verify_theorem1, world_features
 from specbook.worlds.video import AgentVideoWorld
 
 WORLD = sb.ColliderWorld(T=8, M=2, L=2, seed=0)
@@ -162,6 +163,31 @@ BAD_INPUTS = {
     "random_worlds L_values bool": (lambda: random_worlds(1, L_values=[True]), r"L_values\[0\] must be an integer"),
     "random_worlds n_worlds float": (lambda: random_worlds(1.5), "n_worlds must be an integer"),
     "pair_truth 1-D": (lambda: pair_truth([1, 0]), r"assignment must be an \(N, M\) array"),
+    "verify query unknown": (lambda: verify_theorem1(1, query="pairs", progress=False), "query must be one of"),
+    "verify_selection n_worlds 0": (lambda: verify_selection(0), "n_worlds must be an integer >= 1"),
+    "selection_truth task 0": (lambda: selection_truth(WORLD.assignment, [0]), r"selected must be an integer in"),
+    "selection_truth empty": (lambda: selection_truth(WORLD.assignment, []), "selected must name at least one task"),
+    "selection_truth string": (lambda: selection_truth(WORLD.assignment, "1"), "selected must be a list"),
+    "query_truth unknown": (lambda: query_truth(WORLD.assignment, "pairs"), "query must be one of"),
+    # selections and outcomes
+    "local query on selected data": (lambda: discover_tasks(DATA.states, None, L=2, query="local"),
+                                     r"query='local' tests states against the task values, and tasks=None"),
+    "selected data with 1-D states": (lambda: discover_tasks(DATA.states[:, 0, 0], None, L=2),
+                                      r"states must have shape \(n, T, d\)"),
+    "oracle selected local": (lambda: oracle_tasks(WORLD.graph, 8, 2, 2, selected=[1], query="local"),
+                              "needs the task values"),
+    "oracle selected duplicate": (lambda: oracle_tasks(WORLD.graph, 8, 2, 2, selected=[1, 1]),
+                                  "selected must name at least one task, each once"),
+    "sample_selected threshold inf": (lambda: WORLD.sample_selected(10, 1, threshold=float("inf")),
+                                      "threshold must be a finite real number"),
+    "sample_selected max_draws below n": (lambda: WORLD.sample_selected(10, 1, max_draws=5),
+                                          r"max_draws must be an integer >= 10"),
+    "task_outcomes constant": (lambda: sb.task_outcomes(DATA.tasks, threshold=1e9), "outcome constant"),
+    "task_outcomes 1-D": (lambda: sb.task_outcomes(DATA.tasks[:, 0]), r"tasks must be a finite \(n, M\) array"),
+    "task_outcomes bool threshold": (lambda: sb.task_outcomes(DATA.tasks, threshold=True),
+                                     "threshold must be a finite real number"),
+    "min_segments_per_task float": (lambda: sb.ColliderWorld(T=8, M=2, L=2, min_segments_per_task=1.5),
+                                    "min_segments_per_task must be an integer"),
     "world_features not a world": (lambda: world_features(3), "world must be a ColliderWorld"),
     # progress
     "progress string": (lambda: progress_bar(range(3), progress="no"), "progress must be True or False"),

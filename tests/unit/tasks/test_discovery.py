@@ -7,6 +7,7 @@ import specbook as sb
 from specbook.ci import FisherZ
 from specbook.tasks.discovery import QUERIES
 from specbook.experiments.structure import recorrect
+from specbook.metrics import selection_truth
 from specbook.tasks.theory import pair_truth
 
 
@@ -217,3 +218,38 @@ def test_bad_data(strong):
         sb.discover_tasks(data.states, data.tasks[:, 0], L=2)
     with pytest.raises(ValueError, match="real numbers"):
         sb.discover_tasks(data.states + 0j, data.tasks, L=2)
+
+
+def test_on_selected_data_the_pair_test_finds_the_segments_of_the_selected_tasks():
+    world = sb.ColliderWorld(T=20, M=4, L=2, action_noise=0.25, seed=0)
+    for selected in ([1], [1, 2]):
+        data = world.sample_selected(10_000, selected, seed=1)
+        found = sb.discover_tasks(data.states, None, L=2, correction="holm")
+        assert not found.tasks_observed and found.segment_tasks.shape == (world.N, 1)
+        assert found.n_tests == world.N * (world.N - 1) // 2
+        assert np.array_equal(found.segment_tasks, selection_truth(world.assignment, selected))
+        oracle = sb.oracle_tasks(world.graph, T=20, M=4, L=2, selected=selected)
+        assert np.array_equal(oracle.segment_tasks, selection_truth(world.assignment, selected))
+    states = data.states[:, :, 0]
+    band = [t - 1 for t in sb.band_set(2, 5, T=20, L=2)]
+    by_hand = sb.ci_test(states[:, 3], states[:, 9], states[:, band])  # the band states alone
+    assert found.pvalues[0, 1, 4] == pytest.approx(by_hand.pvalue, rel=1e-8, abs=1e-300)
+
+
+@pytest.mark.parametrize("query", ["intersection-union", "local"])
+def test_queries_that_need_the_task_values_refuse_selected_data(query):
+    world = sb.ColliderWorld(T=8, M=2, L=2, seed=0)
+    data = world.sample_selected(200, 1, seed=1)
+    with pytest.raises(ValueError, match=rf"query='{query}' tests states against the task values, and tasks=None"):
+        sb.discover_tasks(data.states, None, L=2, query=query)
+    with pytest.raises(ValueError, match=rf"query='{query}' needs the task values"):
+        sb.oracle_tasks(world.graph, T=8, M=2, L=2, selected=[1], query=query)
+    with pytest.raises(ValueError, match=r"selected must be an integer in \[1, 2\]; got 3"):
+        sb.oracle_tasks(world.graph, T=8, M=2, L=2, selected=[3])
+
+
+def test_a_selection_that_keeps_too_few_samples_is_refused_by_the_test():
+    world = sb.ColliderWorld(T=20, M=2, L=2, seed=0)
+    data = world.sample_selected(5, 1, seed=1)
+    with pytest.raises(ValueError, match=r"n = 5"):
+        sb.discover_tasks(data.states, None, L=2)

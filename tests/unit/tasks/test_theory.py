@@ -49,3 +49,24 @@ def test_local_proposition_holds_for_L_at_least_2_and_a_representative_after_the
 def test_pair_queries_count_their_pairs():
     checks = verify_theorem1(30, L_values=(2, 3), seed=3, progress=False)
     assert (checks.queries == checks.pairs).all() and (checks.true_dependent == checks.true_pairs).all()
+
+
+def test_selection_finds_the_segments_of_the_selected_tasks_but_not_which_task():
+    from specbook.tasks.theory import verify_selection
+
+    checks = verify_selection(120, seed=4, progress=False)
+    assert checks.segment_mismatches.sum() == 0
+    one, every = checks[checks.selection == "one"], checks[checks.selection == "all"]
+    assert one.pair_mismatches.sum() == 0 and one.cross_task_pairs.sum() == 0
+    assert every[every.M >= 2].cross_task_pairs.sum() > 0 and every[every.M == 1].cross_task_pairs.sum() == 0
+
+
+def test_query_truth_marks_what_each_query_tests():
+    from specbook.metrics import query_truth
+
+    A = np.array([[1, 0], [0, 1], [1, 1]], dtype=bool)
+    truth, tested = query_truth(A, "collider")
+    assert np.array_equal(truth, pair_truth(A)) and tested[:, 0, 1].all() and not tested[:, 1, 0].any()
+    truth, tested = query_truth(A, "local")
+    assert np.array_equal(np.diagonal(truth, axis1=1, axis2=2), A.T) and tested.sum() == A.size
+    assert not (truth & ~tested).any()

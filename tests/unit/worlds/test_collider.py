@@ -253,3 +253,47 @@ def test_min_segments_per_task_lets_a_task_have_one_segment_and_defaults_to_two(
     assert (sb.ColliderWorld(T=4, M=2, L=2, min_segments_per_task=3, seed=0).assignment).all()  # fewer segments
     with pytest.raises(ValueError, match="min_segments_per_task must be an integer >= 1; got 0"):
         sb.ColliderWorld(T=8, M=2, L=2, min_segments_per_task=0)
+
+
+def test_sample_selected_keeps_the_draws_that_achieved_the_selected_tasks():
+    world = sb.ColliderWorld(T=10, M=3, L=2, seed=2)
+    one = world.sample_selected(2_000, 1, seed=3)
+    assert isinstance(one, sb.SelectedSample) and one.states.shape == (2_000, 10, 1) and one.selected == (1,)
+    assert 0.45 < one.acceptance < 0.55  # unit-variance tasks, threshold 0
+    both = world.sample_selected(500, [2, 1], threshold=0.5, seed=3)
+    assert both.selected == (1, 2) and both.acceptance < 0.2
+    again = world.sample_selected(500, [2, 1], threshold=0.5, seed=3)
+    assert np.array_equal(both.states, again.states)
+    # the kept draws are those of sample() whose selected tasks passed the threshold
+    rng = np.random.default_rng(3)
+    first = world.sample(1_000, seed=int(rng.integers(2**32)))
+    kept = first.states[(first.tasks[:, [0, 1]] > 0.5).all(axis=1)]
+    assert np.array_equal(both.states[:len(kept)], kept[:500])
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(selected=0), r"selected must be an integer in \[1, 3\]; got 0"),
+    (dict(selected=[1, 4]), r"selected must be an integer in \[1, 3\]; got 4"),
+    (dict(selected=[]), "selected must name at least one task"),
+    (dict(selected=[2, 2]), "selected must name at least one task, each once"),
+    (dict(selected="1"), "selected must be a 1-based task or a list of them"),
+    (dict(selected=1, threshold=float("nan")), "threshold must be a finite real number"),
+    (dict(selected=[1, 2, 3], threshold=3.0, max_draws=2_000), r"kept .* fewer than n = 100: lower threshold"),
+])
+def test_sample_selected_refuses_bad_selections(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        sb.ColliderWorld(T=10, M=3, L=2, seed=2).sample_selected(100, **kwargs)
+
+
+def test_task_outcomes_threshold_each_task_and_refuse_a_constant_one():
+    tasks = np.array([[0.5, -1.0], [-0.5, 2.0], [1.5, 0.1]])
+    assert sb.task_outcomes(tasks).tolist() == [[1, 0], [0, 1], [1, 1]]
+    assert sb.task_outcomes(tasks, threshold=[1.0, 0.0]).tolist() == [[0, 0], [0, 1], [1, 1]]
+    with pytest.raises(ValueError, match=r"threshold 2 makes task 1's outcome constant \(every sample a failure\)"):
+        sb.task_outcomes(tasks, threshold=2.0)
+    with pytest.raises(ValueError, match=r"makes task 2's outcome constant \(every sample a success\)"):
+        sb.task_outcomes(tasks, threshold=[0.0, -5.0])
+    with pytest.raises(ValueError, match=r"one per task \(M = 2\); got 3"):
+        sb.task_outcomes(tasks, threshold=[0.0, 0.0, 0.0])
+    with pytest.raises(ValueError, match="finite"):
+        sb.task_outcomes(np.array([[np.nan, 1.0], [0.0, 1.0]]))
