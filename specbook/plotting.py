@@ -176,11 +176,7 @@ def show_images(images, columns=8, *, scale=1.0, titles=None):
     -------
     matplotlib Figure
     """
-    images = as_real_array(images, "images")
-    if images.ndim != 4 or images.shape[1] != 3 or 0 in images.shape:
-        raise ValueError(f"images must have shape (n, 3, h, w) with n, h, w >= 1; got {images.shape}.")
-    if not np.isfinite(images).all():
-        raise ValueError("images contains NaN or inf.")
+    images = _rgb_stack(images, "images", "n")
     columns = check_int(columns, "columns", 1)
     scale = check_real(scale, "scale", low=0, open_low=True)
     rows = -(-len(images) // columns)
@@ -196,6 +192,16 @@ def show_images(images, columns=8, *, scale=1.0, titles=None):
         ax.set_title(title, fontsize=8)
     fig.subplots_adjust(wspace=0.05, hspace=0.05)
     return fig
+
+
+def _rgb_stack(values, name, count):
+    """`values` as a finite float array of shape (count, 3, h, w), every size at least 1."""
+    array = as_real_array(values, name)
+    if array.ndim != 4 or array.shape[1] != 3 or 0 in array.shape:
+        raise ValueError(f"{name} must have shape ({count}, 3, h, w) with {count}, h, w >= 1; got {array.shape}.")
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name} contains NaN or inf.")
+    return array
 
 
 def show_video(frames, step_tasks, *, L=None, task_labels=None, scale=0.9):
@@ -218,13 +224,9 @@ def show_video(frames, step_tasks, *, L=None, task_labels=None, scale=0.9):
     -------
     matplotlib Figure
     """
-    frames = as_real_array(frames, "frames")
-    if frames.ndim != 4 or frames.shape[1] != 3 or 0 in frames.shape:
-        raise ValueError(f"frames must have shape (T, 3, h, w) with T, h, w >= 1; got {frames.shape}.")
+    frames = _rgb_stack(frames, "frames", "T")
     if len(frames) > MAX_PANELS:
         raise ValueError(f"show_video draws at most {MAX_PANELS} frames; got {len(frames)}: show part of the video.")
-    if not np.isfinite(frames).all():
-        raise ValueError("frames contains NaN or inf.")
     step_tasks = as_real_array(step_tasks, "step_tasks").astype(bool)
     T, M = step_tasks.shape if step_tasks.ndim == 2 else (None, None)
     if T != len(frames) or not M:
