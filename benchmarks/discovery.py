@@ -27,22 +27,12 @@ import argparse  # noqa: E402
 import platform  # noqa: E402
 import resource  # noqa: E402
 import time  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 import specbook as sb  # noqa: E402
+from results_table import median_seconds, write_table  # noqa: E402
 from specbook.metrics import structure_scores  # noqa: E402
-
-
-def median_seconds(function, repeats):
-    function()  # warm up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
 
 
 def causal_learn_seconds(states, tasks, L):
@@ -106,18 +96,11 @@ def main():
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     rows.append(("peak resident memory of this process", f"{peak:.0f} MiB", "nothing quadratic in n"))
 
-    lines = ["| measurement | value | target / note |", "|---|---|---|"]
-    lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
     header = ("# Algorithm 1: speed, memory, accuracy\n\n"
               f"`python benchmarks/discovery.py{' --quick' if args.quick else ''}` "
               f"on {platform.machine()} ({os.cpu_count()} CPUs), BLAS on one thread, "
               f"Python {platform.python_version()}.\n\n")
-    text = header + "\n".join(lines) + "\n"
-    print(text)
-    out = Path(__file__).with_name("results") / "discovery.md"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(text)
-
+    write_table("discovery", header, ("measurement", "value", "target / note"), rows)
 
 if __name__ == "__main__":
     main()

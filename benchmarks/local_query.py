@@ -23,13 +23,13 @@ import platform
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
 import specbook as sb
 from specbook.metrics import structure_scores
 from specbook.tasks.discovery import QUERIES
+from results_table import median_seconds, write_table
 
 TIMING = r'''
 import json, sys, time
@@ -74,16 +74,6 @@ def timed_in_fresh_process(query, repeats):
     out = subprocess.run([sys.executable, "-c", TIMING, query, str(repeats)], capture_output=True, text=True,
                          env=environment, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def median_seconds(function, repeats):
-    function()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
 
 
 def main():
@@ -159,17 +149,11 @@ def main():
         rows.append((f"{what}, T=20, M=4, n=10,000: quiet / two busy processes",
                      f"{1e3 * quiet[name]:.1f} ms / {1e3 * loaded[name]:.1f} ms", note))
 
-    lines = ["| measurement | value | target / note |", "|---|---|---|"]
-    lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
     header = ("# The local query: accuracy, single-segment tasks, speed\n\n"
               f"`python benchmarks/local_query.py{' --quick' if args.quick else ''}` on {platform.machine()} "
               f"({os.cpu_count()} CPUs), Python {platform.python_version()}; timings are medians of {repeats} "
               "calls, the quiet and loaded ones each in a fresh process with the BLAS's default threads.\n\n")
-    text = header + "\n".join(lines) + "\n"
-    print(text)
-    out = Path(__file__).with_name("results") / "local_query.md"
-    out.write_text(text)
-
+    write_table("local_query", header, ("measurement", "value", "target / note"), rows)
 
 if __name__ == "__main__":
     main()

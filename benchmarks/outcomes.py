@@ -22,13 +22,13 @@ for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import platform  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 import specbook as sb  # noqa: E402
 from specbook.metrics import query_truth, structure_scores  # noqa: E402
 from specbook.tasks.discovery import QUERIES  # noqa: E402
+from results_table import write_table  # noqa: E402
 
 T, M, L = 12, 3, 2
 
@@ -62,18 +62,13 @@ def main():
             verdict = "within [0.03, 0.07]" if 0.03 <= rate <= 0.07 else "outside [0.03, 0.07]"
             rows.append((f"{test}, {query}, outcomes, n={n:,}, {n_worlds} worlds", f"{rate:.3f} +/- {se:.3f}",
                          verdict, f"{np.mean(accuracy['values']):.3f} / {np.mean(accuracy['outcomes']):.3f}"))
-    lines = ["| test, query | rejection rate of true nulls at 0.05 (+/- se over worlds) | calibration | "
-             "accuracy with Holm: task values / outcomes |", "|---|---|---|---|"]
-    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
     header = ("# Tasks recorded as outcomes: calibration and accuracy\n\n"
               f"`python benchmarks/outcomes.py{' --quick' if args.quick else ''}` on {platform.machine()} "
               f"({os.cpu_count()} CPUs), Python {platform.python_version()}, BLAS on one thread. Linear worlds "
               f"T = {T}, M = {M}, L = {L}, world seed s, sample seed s + 1; outcome = 1 when g_i > 0.\n\n")
-    text = header + "\n".join(lines) + "\n"
-    print(text)
-    out = Path(__file__).with_name("results") / "outcomes.md"
-    out.write_text(text)
-
+    columns = ("test, query", "rejection rate of true nulls at 0.05 (+/- se over worlds)", "calibration",
+               "accuracy with Holm: task values / outcomes")
+    write_table("outcomes", header, columns, rows)
 
 if __name__ == "__main__":
     main()
