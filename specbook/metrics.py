@@ -20,8 +20,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from .validation import (as_columns, as_real_array, check_bool, check_choice, check_int, check_probability, check_real,
-                         check_seed)
+from .validation import (as_columns, as_real_array, check_bool, check_choice, check_probability, check_real, check_seed,
+                         check_selected)
 
 __all__ = ["structure_scores", "pair_truth", "query_truth", "selection_truth", "mean_average_precision", "block_r2",
            "mean_corr_coef", "jacobian_magnitudes", "jacobian_support", "REGRESSORS", "MIN_SPLIT_SAMPLES"]
@@ -142,11 +142,7 @@ def selection_truth(assignment, selected):
     """
     truth = pair_truth(assignment)  # validates assignment
     M = truth.shape[0]
-    if isinstance(selected, (str, bytes)) or not hasattr(selected, "__iter__"):
-        raise ValueError(f"selected must be a list of 1-based tasks in 1..M = 1..{M}; got {selected!r}.")
-    columns = [check_int(i, "selected", 1, M) - 1 for i in selected]
-    if not columns:
-        raise ValueError("selected must name at least one task.")
+    columns = [i - 1 for i in check_selected(selected, M)]
     served = np.asarray(assignment).astype(bool)[:, columns]
     return served[:, served.sum(axis=0) >= 2].any(axis=1)[:, None]
 

@@ -251,6 +251,19 @@ def as_real_array(values, name):
 __all__ += ["as_real_array"]
 
 
+def check_selected(selected, M, name="selected"):
+    """1-based tasks a selection keeps (one task or a sequence of them), as a sorted tuple of distinct
+    tasks in 1..M."""
+    if isinstance(selected, (numbers.Integral, np.integer)) and not isinstance(selected, (bool, np.bool_)):
+        selected = [selected]
+    if isinstance(selected, (str, bytes)) or not hasattr(selected, "__iter__"):
+        raise ValueError(f"{name} must be a 1-based task or a list of them, in 1..M = 1..{M}; got {selected!r}.")
+    tasks = [check_int(i, name, 1, M) for i in selected]
+    if not tasks or len(set(tasks)) != len(tasks):
+        raise ValueError(f"{name} must name at least one task, each once (1-based, in 1..{M}); got {selected!r}.")
+    return tuple(sorted(tasks))
+
+
 def check_pixels(array, name):
     """`array` after checking its values are finite pixel intensities in [0, 1].
 
@@ -266,4 +279,4 @@ def check_pixels(array, name):
     return array
 
 
-__all__ += ["check_pixels"]
+__all__ += ["check_pixels", "check_selected"]

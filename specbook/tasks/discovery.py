@@ -32,7 +32,7 @@ from ..ci import CovarianceCITest, PermutationCITest, check_ci_result, describe_
 from .labels import SegmentLabels
 from .multitest import CORRECTIONS, check_alpha, check_correction, reject
 from .._threads import limited_threads
-from ..validation import check_int, check_memory, check_states_tasks
+from ..validation import check_int, check_memory, check_selected, check_states_tasks
 
 __all__ = ["TaskDiscovery", "band_set", "local_band", "query_cells", "discover_tasks", "oracle_tasks", "CORRECTIONS",
            "QUERIES", "PAIR_QUERIES", "MAX_TESTS", "MAX_ORACLE_TESTS"]
@@ -543,11 +543,7 @@ def _oracle_selected(graph, T, M, L, pairs, selected, query, start):
     if query != "collider":
         raise ValueError(f"query={query!r} needs the task values; with selected tasks (values unrecorded) only the "
                          "pair test query='collider' can run.")
-    if isinstance(selected, (str, bytes)) or not hasattr(selected, "__iter__"):
-        raise ValueError(f"selected must be a list of 1-based tasks in 1..M = 1..{M}; got {selected!r}.")
-    selected = [check_int(i, "selected", 1, M) for i in selected]
-    if not selected or len(set(selected)) != len(selected):
-        raise ValueError(f"selected must name at least one task, each once; got {selected!r}.")
+    selected = check_selected(selected, M)
     graph = graph.copy()
     graph.add_edges_from((f"g{i}", f"S{i}") for i in selected)
     conditioned = {f"S{i}" for i in selected}

@@ -19,7 +19,7 @@ import networkx as nx
 import numpy as np
 
 from ..stats import partial_correlation
-from ..validation import check_choice, check_int, check_memory, check_real, check_seed
+from ..validation import check_choice, check_int, check_memory, check_real, check_seed, check_selected
 
 __all__ = ["ColliderWorld", "SelectedSample", "WorldSample", "task_outcomes"]
 
@@ -576,16 +576,7 @@ class ColliderWorld:
 
     def check_selected(self, selected):
         """`selected` (a 1-based task or a sequence of them) as a sorted tuple of distinct tasks in 1..M."""
-        if isinstance(selected, (numbers.Integral, np.integer)) and not isinstance(selected, (bool, np.bool_)):
-            selected = [selected]
-        if isinstance(selected, (str, bytes)) or not isinstance(selected, Iterable):
-            raise ValueError(f"selected must be a 1-based task or a list of them, in 1..M = 1..{self.M}; "
-                             f"got {selected!r}.")
-        tasks = [check_int(i, "selected", 1, self.M) for i in selected]
-        if not tasks or len(set(tasks)) != len(tasks):
-            raise ValueError(f"selected must name at least one task, each once (1-based, in 1..{self.M}); "
-                             f"got {selected!r}.")
-        return tuple(sorted(tasks))
+        return check_selected(selected, self.M)
 
     def selection_graph(self, selected):
         """:attr:`graph` with a selection node ``"S<i>"``, a child of ``g_i``, for each selected task.

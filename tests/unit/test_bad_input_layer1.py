@@ -167,7 +167,8 @@ BAD_INPUTS = {
     "verify_selection n_worlds 0": (lambda: verify_selection(0), "n_worlds must be an integer >= 1"),
     "selection_truth task 0": (lambda: selection_truth(WORLD.assignment, [0]), r"selected must be an integer in"),
     "selection_truth empty": (lambda: selection_truth(WORLD.assignment, []), "selected must name at least one task"),
-    "selection_truth string": (lambda: selection_truth(WORLD.assignment, "1"), "selected must be a list"),
+    "selection_truth string": (lambda: selection_truth(WORLD.assignment, "1"),
+                               "selected must be a 1-based task or a list of them"),
     "query_truth unknown": (lambda: query_truth(WORLD.assignment, "pairs"), "query must be one of"),
     # selections and outcomes
     "local query on selected data": (lambda: discover_tasks(DATA.states, None, L=2, query="local"),
