@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-__all__ = ["one_thread"]
+__all__ = ["adam", "one_thread"]
 
 
 @contextmanager
@@ -33,3 +33,16 @@ def one_thread(device="cpu"):
             yield
     finally:
         torch.set_num_threads(threads)
+
+
+def adam(parameters, **options):
+    """``torch.optim.Adam`` with its multi-tensor (``foreach``) update, wherever the model runs.
+
+    On CUDA this is torch's default already. On a CPU torch defaults to a loop over the
+    parameters, whose per-tensor overhead dominates the step of the package's small networks;
+    the multi-tensor update does the same arithmetic, bit for bit, about 10% faster for a
+    whole ``SpecialistVAE`` fit (``benchmarks/adam_foreach.py``).
+    """
+    import torch
+
+    return torch.optim.Adam(parameters, foreach=True, **options)

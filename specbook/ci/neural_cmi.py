@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._torch import one_thread
+from .._torch import adam, one_thread
 from ..validation import check_device, check_int, check_memory, check_seed
 from .neighbours import _local_permutation, _neighbour_lists
 from .residuals import _random_features, _ridge_fold
@@ -96,7 +96,7 @@ class NeuralCMI:
             torch.manual_seed(self.seed)
             critic = self._critic(sum(a.shape[1] for a in data)).to(self.device)
 
-        optimiser = torch.optim.Adam(critic.parameters(), lr=self._LEARNING_RATE)
+        optimiser = adam(critic.parameters(), lr=self._LEARNING_RATE)
         n_train = len(train["x"])
         for _ in range(self.epochs):
             for batch in np.array_split(rng.permutation(n_train), max(1, n_train // self._BATCH_SIZE)):

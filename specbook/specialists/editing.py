@@ -31,7 +31,7 @@ from torch import nn
 from ..worlds.cats import (ACCESSORIES, FACTOR_RANGES, NUISANCE_GROUPS, CatImages, CatRenderer, accessory_index,
                            factor_index)
 from ..metrics import block_r2
-from .._torch import one_thread
+from .._torch import adam, one_thread
 from ..progress import progress_bar
 from ..validation import (as_real_array, check_bool, check_choice, check_int, check_memory, check_pixels, check_real,
                          check_seed)
@@ -128,7 +128,7 @@ class CatFactorPredictor:
 
     def _train(self, images, targets):
         generator = torch.Generator().manual_seed(self.seed)
-        optimiser = torch.optim.Adam(self.network_.parameters(), lr=self.learning_rate)
+        optimiser = adam(self.network_.parameters(), lr=self.learning_rate)
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=self.epochs)
         n_accessories = len(ACCESSORIES)
         self.history_ = []

@@ -15,7 +15,7 @@ import torch
 from sklearn.decomposition import PCA
 from torch import nn
 
-from .._torch import one_thread
+from .._torch import adam, one_thread
 from ..progress import progress_bar
 from ..validation import (as_real_array, check_bool, check_choice, check_device, check_int, check_memory, check_real,
                          check_seed)
@@ -180,7 +180,7 @@ class FrameVAE:
             self.network_ = _ConvVAE(self.size_, self.n_latents, self.n_static, self.width,
                                      self.prior == "temporal").to(self.device)
         generator = torch.Generator(device=self.device).manual_seed(self.seed)
-        optimiser = torch.optim.Adam(self.network_.parameters(), lr=self.learning_rate)
+        optimiser = adam(self.network_.parameters(), lr=self.learning_rate)
         # a decaying step size sharpens the positions the latents end on, at no extra cost
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=self.epochs)
         n = len(videos)

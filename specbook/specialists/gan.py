@@ -32,7 +32,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 from ..worlds.cats import ACCESSORIES
 from .masking import MaskedTaskHeads
-from .._torch import one_thread
+from .._torch import adam, one_thread
 from ..progress import progress_bar
 from ..validation import (as_real_array, check_bool, check_choice, check_device, check_int, check_memory,
                          check_pixels, check_real, check_seed)
@@ -341,9 +341,9 @@ class SpecialistGAN:
         self._build_networks()
         betas = (0.5, 0.999)
         self._optimisers = {
-            "generator": torch.optim.Adam(self.generator_.parameters(), lr=self.learning_rate, betas=betas),
-            "discriminator": torch.optim.Adam(self.discriminator_.parameters(), lr=self.learning_rate, betas=betas),
-            "heads": torch.optim.Adam(self.heads_.parameters(), lr=self.head_learning_rate, betas=betas),
+            "generator": adam(self.generator_.parameters(), lr=self.learning_rate, betas=betas),
+            "discriminator": adam(self.discriminator_.parameters(), lr=self.learning_rate, betas=betas),
+            "heads": adam(self.heads_.parameters(), lr=self.head_learning_rate, betas=betas),
         }
         self._generator = torch.Generator(device=self.device).manual_seed(self.seed)
         self.history_, self.fit_seconds_ = [], 0.0

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from .masking import MaskedTaskHeads
-from .._torch import one_thread
+from .._torch import adam, one_thread
 from ..progress import progress_bar
 from ..validation import as_real_array, check_bool, check_device, check_int, check_memory, check_real, check_seed
 
@@ -206,7 +206,7 @@ class SpecialistVAE:
             self.network_ = _Network(self.obs_dim_, self.n_latents, self.n_tasks, u.shape[2], self.hidden,
                                      self.task_hidden).to(self.device)
         generator = torch.Generator(device=self.device).manual_seed(self.seed)
-        optimiser = torch.optim.Adam(self.network_.parameters(), lr=self.learning_rate)
+        optimiser = adam(self.network_.parameters(), lr=self.learning_rate)
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=self.epochs)
         n = len(x)
         self.history_ = []
