@@ -18,8 +18,8 @@ from sklearn.metrics import average_precision_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from threadpoolctl import threadpool_limits
 
+from ._threads import limited_threads
 from .validation import (as_columns, as_real_array, check_bool, check_choice, check_probability, check_real, check_seed,
                          check_selected)
 
@@ -275,7 +275,7 @@ def block_r2(true_block, est_block, regressor="kernel", *, test_fraction=0.5, se
     if est_block.shape[1] == 0:
         prediction = np.broadcast_to(train_true.mean(axis=0), test_true.shape)
     else:
-        with threadpool_limits(1):  # small matrices: more BLAS threads only contend
+        with limited_threads(1):  # small matrices: more BLAS threads only contend
             prediction = model.fit(train_est, train_true).predict(test_est)
     return float(r2_score(test_true, np.reshape(prediction, test_true.shape)))
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import special
-from threadpoolctl import threadpool_limits
 
+from .._threads import limited_threads
 from ..validation import check_int, check_seed
 from .residuals import _crossfit_residuals
 from ..stats import standardise
@@ -80,7 +80,7 @@ class GCM:
         targets = standardise(np.hstack([x, y]))
         # Matrices a few hundred wide: BLAS threads cost more than they give, so one thread is
         # faster here (timings: benchmarks/results/docstring_figures.md).
-        with threadpool_limits(1, user_api="blas"):
+        with limited_threads(1, user_api="blas"):
             residuals, kappa = self._residuals(targets, z, dx)
         products = (residuals[:, :dx, None] * residuals[:, None, dx:]).reshape(n, p)
         mean = products.mean(axis=0)

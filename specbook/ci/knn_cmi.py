@@ -8,8 +8,8 @@ import numpy as np
 from scipy import special
 from scipy.spatial import cKDTree
 from scipy.stats import rankdata
-from threadpoolctl import threadpool_limits
 
+from .._threads import limited_threads
 from ..validation import check_bool, check_int, check_seed
 from .neighbours import _local_permutation, _max_abs_difference, _neighbour_lists
 from .residuals import _crossfit_residuals
@@ -254,7 +254,7 @@ class KnnCMI:
         _check_min_samples(n, max(4 * k, self.k_perm + 1), "knn-cmi", f"4 k with k = {k} neighbours")
         rng = np.random.default_rng(self.seed)
         if z.shape[1] and self.residualize == "rff":
-            with threadpool_limits(1, user_api="blas"):  # see GCM
+            with limited_threads(1, user_api="blas"):  # see GCM
                 residuals, _ = _crossfit_residuals(standardise(np.hstack([x, y])), z, dx, 128, rng)
             x, y = residuals[:, :dx], residuals[:, dx:]
         x, y, z = (self._transform(a) for a in (x, y, z))

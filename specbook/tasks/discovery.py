@@ -29,6 +29,7 @@ import networkx as nx
 import numpy as np
 
 from ..ci import CovarianceCITest, PermutationCITest, check_ci_result, describe_test, get_ci_test
+from .dseparation import DSeparation
 from .labels import SegmentLabels
 from .multitest import CORRECTIONS, check_alpha, check_correction, reject
 from .._threads import limited_threads
@@ -518,20 +519,18 @@ def oracle_tasks(graph, T, M, L, *, representative=None, query="collider", selec
     missing = expected - set(graph)
     if missing:
         raise ValueError(f"graph lacks nodes {sorted(missing)[:5]}... for T={T}, M={M}.")
-    if not nx.is_directed_acyclic_graph(graph):
-        raise ValueError("graph has a directed cycle; d-separation needs a DAG.")
     pairs = _segments(T, L, representative) if query == "local" else _pairs(T, L, representative)
     if selected is not None:
         return _oracle_selected(graph, T, M, L, pairs, selected, query, start)
+    d_separated = DSeparation(graph).separated  # refuses a graph with a directed cycle
 
     def separated(i, x, y, band):
         band = {f"s{t}" for t in band}
         if query == "local":
-            return nx.is_d_separator(graph, {f"s{x}"}, {f"g{i}"}, band)
+            return d_separated({f"s{x}"}, {f"g{i}"}, band)
         if query == "collider":
-            return nx.is_d_separator(graph, {f"s{x}"}, {f"s{y}"}, band | {f"g{i}"})
-        return (nx.is_d_separator(graph, {f"s{x}"}, {f"g{i}"}, band)
-                or nx.is_d_separator(graph, {f"s{y}"}, {f"g{i}"}, band))
+            return d_separated({f"s{x}"}, {f"s{y}"}, band | {f"g{i}"})
+        return d_separated({f"s{x}"}, {f"g{i}"}, band) or d_separated({f"s{y}"}, {f"g{i}"}, band)
 
     independent = np.array([separated(i, x, y, band) for i in range(1, M + 1) for k, v, x, y, band in pairs])
     return _assemble(pairs, M, np.full(independent.size, np.nan), independent.astype(float), ~independent, T, L,
@@ -547,7 +546,8 @@ def _oracle_selected(graph, T, M, L, pairs, selected, query, start):
     graph = graph.copy()
     graph.add_edges_from((f"g{i}", f"S{i}") for i in selected)
     conditioned = {f"S{i}" for i in selected}
-    independent = np.array([nx.is_d_separator(graph, {f"s{x}"}, {f"s{y}"}, {f"s{t}" for t in band} | conditioned)
+    d_separated = DSeparation(graph).separated
+    independent = np.array([d_separated({f"s{x}"}, {f"s{y}"}, {f"s{t}" for t in band} | conditioned)
                             for k, v, x, y, band in pairs])
     found = _assemble(pairs, 1, np.full(independent.size, np.nan), independent.astype(float), ~independent, T, L,
                       0.5, None, "d-separation", start, query)

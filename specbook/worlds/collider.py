@@ -318,9 +318,19 @@ class ColliderWorld:
             self.disconnected = _check_disconnected(disconnected, self.T)
         self.coordinate_groups, self.task_groups = self._check_groups(coordinate_groups, task_groups, rng)
         self.graph = self._build_graph()
-        self._columns, D = self._node_columns()
-        if mechanism == "linear":
-            self._build_linear_scm(rng, D)
+        self._columns, self._n_columns = self._node_columns()
+        # The structural equations are drawn when first needed (sample, covariance, structural_weights),
+        # from the seed's generator as it stands here, so they are the same whenever that is; a world
+        # asked only for its graph (the oracle's verifications build thousands) never draws them.
+        self._equations_rng = rng
+
+    def _draw_equations(self):
+        """Draw the structural equations, once."""
+        rng = self.__dict__.pop("_equations_rng", None)
+        if rng is None:
+            return
+        if self.mechanism == "linear":
+            self._build_linear_scm(rng, self._n_columns)
         else:
             self._build_nonlinear_scm(rng)
 
@@ -514,6 +524,7 @@ class ColliderWorld:
         Returns an array of shape (dim(child), dim(parent)); zeros where there is no edge.
         """
         self._require_linear("structural_weights")
+        self._draw_equations()
         for node in (child, parent):
             if not isinstance(node, str) or node not in self._columns:
                 raise ValueError(f"unknown node {node!r}; nodes are named like 's3', 'a3', 'g1'.")
@@ -543,6 +554,7 @@ class ColliderWorld:
         if unknown:
             raise ValueError(f"unknown nodes {unknown}; nodes are named like 's3', 'a3', 'g1'.")
         idx = np.concatenate([np.arange(self._columns[v].start, self._columns[v].stop) for v in nodes])
+        self._draw_equations()
         rows = self._mixing[idx]
         return rows @ rows.T
 
@@ -670,6 +682,7 @@ class ColliderWorld:
         check_memory(copies * n * D * 8, f"sample(n={n:,}) of a world with {D:,} variables",
                      fix="draw fewer sequences at a time")
         rng = np.random.default_rng(seed)
+        self._draw_equations()
         if self.mechanism == "linear":
             flat = rng.standard_normal((n, self._mixing.shape[0])) @ self._mixing.T
         else:
