@@ -4,8 +4,8 @@
 of `x`, on every call; the oracle asks hundreds of questions of one graph, so those
 checks were most of the time of the book's exhaustive verifications. :class:`DSeparation`
 checks the graph once, keeps its adjacency and each node's ancestors as plain sets, and
-answers each question with the same search as :func:`networkx.is_d_separator` (its
-Bayes-ball traversal, as networkx 3.6 writes it), step for step.
+answers each question with the reachability rule of :func:`networkx.is_d_separator` (its
+Bayes-ball traversal, as networkx 3.6 writes it) on one queue.
 ``tests/unit/tasks/test_dseparation.py`` checks it against :func:`networkx.is_d_separator`
 on random DAGs and on the worlds of the book.
 """
@@ -60,28 +60,21 @@ class DSeparation:
             raise ValueError(f"nodes {sorted(map(str, unknown))} are not in the graph.")
         parents, children = self._parents, self._children
         ancestors_or_z = set().union(*(self._ancestors[node] for node in x)) | z | x
-        forward, forward_visited = deque(), set()    # reached along an edge into the node (->)
-        backward, backward_visited = deque(x), set()  # reached along an edge out of the node (<-), or a start
-        while forward or backward:
-            if backward:
-                node = backward.popleft()
-                backward_visited.add(node)
-                if node in y:
-                    return False
-                if node in z:
-                    continue
-                backward.extend(parents[node] - backward_visited)
-                forward.extend(children[node] - forward_visited)
-            if forward:
-                node = forward.popleft()
-                forward_visited.add(node)
-                if node in y:
-                    return False
-                # entered along an edge (-> node): the path may turn back up at a node of z (an open
-                # collider; a collider with a descendant in z is opened by the search bouncing back
-                # from that descendant) or of An(x) | x (a directed path leads back down to x)
-                if node in ancestors_or_z:
-                    backward.extend(parents[node] - backward_visited)
-                if node not in z:
-                    forward.extend(children[node] - forward_visited)
+        # (node, reached from a parent?): a start counts as reached from a child
+        queue, seen = deque((node, False) for node in x), set()
+        while queue:
+            step = queue.popleft()
+            if step in seen:
+                continue
+            seen.add(step)
+            node, from_parent = step
+            if node in y:
+                return False
+            # the path may go on up to the parents: from a child, through a node outside z; from a parent,
+            # at a node of z (an open collider; one with a descendant in z is opened by the search coming
+            # back up from that descendant) or of An(x) | x (a directed path leads back down to x)
+            if (node in ancestors_or_z) if from_parent else (node not in z):
+                queue.extend((parent, False) for parent in parents[node])
+            if node not in z:
+                queue.extend((child, True) for child in children[node])
         return True
