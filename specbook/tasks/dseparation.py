@@ -1,11 +1,12 @@
 """d-separation queries on one fixed DAG, many times over: the oracle's CI test.
 
 :func:`networkx.is_d_separator` checks that the graph is acyclic, and finds the ancestors
-of `x`, on every call; the oracle asks hundreds of questions of one graph, so those
-checks were most of the time of the book's exhaustive verifications (``benchmarks/oracle_speed.py``). :class:`DSeparation`
-checks the graph once, keeps its adjacency and each node's ancestors as plain sets, and
-answers each question with the reachability rule of :func:`networkx.is_d_separator` (its
-Bayes-ball traversal, as networkx 3.6 writes it) on one queue.
+of `x`, on every call; the oracle asks hundreds of questions of one graph, so those checks
+were most of the time of the book's exhaustive verifications (``benchmarks/oracle_speed.py``).
+:class:`DSeparation` checks the graph once, keeps its adjacency and each node's ancestors as
+plain sets, and answers each question with the reachability rule of
+:func:`networkx.is_d_separator` (its Bayes-ball traversal, as networkx 3.6 writes it) on one
+queue.
 ``tests/unit/tasks/test_dseparation.py`` checks it against :func:`networkx.is_d_separator`
 on random DAGs and on the worlds of the book.
 """
