@@ -39,9 +39,9 @@ def adam(parameters, **options):
     """``torch.optim.Adam`` with its multi-tensor (``foreach``) update, wherever the model runs.
 
     On CUDA this is torch's default already. On a CPU torch defaults to a loop over the
-    parameters, whose per-tensor overhead dominates the step of the package's small networks;
-    the multi-tensor update does the same arithmetic, bit for bit, about 10% faster for a
-    whole ``SpecialistVAE`` fit (``benchmarks/adam_foreach.py``).
+    parameters, whose per-tensor overhead weighs on the step of the package's small networks;
+    the multi-tensor update does the same arithmetic, bit for bit, in less time (figures:
+    ``benchmarks/results/adam_foreach.md``).
     """
     import torch
 
