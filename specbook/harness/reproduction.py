@@ -86,26 +86,19 @@ class Claim:
 
 @dataclass(frozen=True)
 class Verdict:
-    """A claim judged on one run.
+    """A claim judged on one run: the :class:`Claim` and the :class:`Finding` its rule returned.
 
-    Attributes
-    ----------
-    claim : Claim
-    ours : str
-        The run's numbers, in words, with their spread.
-    verdict : str
-        One of :data:`VERDICTS`.
-    reason : str
-        Why, in one or two sentences.
-    adds : str
-        What the book found beyond the claim (empty when nothing).
+    The finding's fields read through: ``verdict.ours``, ``.verdict`` (one of
+    :data:`VERDICTS`), ``.reason`` and ``.adds``.
     """
 
     claim: Claim
-    ours: str
-    verdict: str
-    reason: str
-    adds: str = ""
+    finding: Finding
+
+    def __getattr__(self, name):
+        if name in Finding._fields:
+            return getattr(self.finding, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -530,7 +523,8 @@ def _judge(run: dict) -> list[Verdict]:
     for claim in CLAIMS:
         missing = [stem for stem in claim.chapters if run["chapters"].get(stem, {}).get("status") != "passed"]
         if missing:
-            verdicts.append(Verdict(claim, "", NOT_RUN, f"chapter {', '.join(missing)} did not pass in this run."))
+            reason = f"chapter {', '.join(missing)} did not pass in this run."
+            verdicts.append(Verdict(claim, Finding("", NOT_RUN, reason)))
             continue
 
         def value(stem, name):
@@ -542,9 +536,9 @@ def _judge(run: dict) -> list[Verdict]:
         try:
             finding = claim.decide(value)
         except KeyError as exc:
-            verdicts.append(Verdict(claim, "", NOT_RUN, f"the run recorded no number {exc.args[0]}."))
+            verdicts.append(Verdict(claim, Finding("", NOT_RUN, f"the run recorded no number {exc.args[0]}.")))
             continue
-        verdicts.append(Verdict(claim, *finding))
+        verdicts.append(Verdict(claim, Finding(*finding)))
     return verdicts
 
 
