@@ -30,7 +30,7 @@ import yaml
 from .reproduction import render_reproduction, render_status
 from .runner import run_chapters
 
-__all__ = ["BookBuild", "build_book", "stage_sources", "toc_chapters"]
+__all__ = ["BookBuild", "BuildResult", "build_book", "stage_sources", "toc_chapters"]
 
 #: Parts of the repository the book is made of, besides the chapters.
 BOOK_SOURCES = ("_toc.yml", "book")
@@ -38,30 +38,41 @@ BOOK_SOURCES = ("_toc.yml", "book")
 _NO_EXECUTION = {"execute_notebooks": "off"}
 
 
-@dataclass
-class BookBuild:
-    """What :func:`build_book` did.
+@dataclass(kw_only=True)
+class BuildResult:
+    """What a build of the book (HTML or PDF) did.
 
     Attributes
     ----------
     run : specbook.harness.runner.RunResult
         The run that executed (or reused) the chapters.
-    html : Path
-        Folder of the built HTML book (``index.html`` inside).
     returncode : int
-        0 when the book built; 1 when a chapter failed or Sphinx reported an error.
+        0 when the build succeeded; 1 when a chapter failed or a build step reported an error.
     log : str
-        jupyter-book's output ("" when it did not run).
+        The build's output ("" when nothing ran).
     """
 
     run: object
-    html: Path
     returncode: int
     log: str = ""
 
     @property
     def ok(self) -> bool:
         return self.returncode == 0
+
+
+@dataclass(kw_only=True)
+class BookBuild(BuildResult):
+    """What :func:`build_book` did: the attributes of :class:`BuildResult` (``log`` is jupyter-book's
+    output) and
+
+    Attributes
+    ----------
+    html : Path
+        Folder of the built HTML book (``index.html`` inside).
+    """
+
+    html: Path
 
 
 def stage_sources(root, run_dir, source, pages=None) -> list[Path]:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import yaml
 
-from .book import _jupyter_book, _run_and_stage
+from .book import BuildResult, _jupyter_book, _run_and_stage
 
 __all__ = ["PdfBuild", "build_pdf", "count_pdf_pages", "find_chromium"]
 
@@ -81,34 +81,22 @@ _PREPARE_FOR_PRINT = r"""
 """
 
 
-@dataclass
-class PdfBuild:
-    """What :func:`build_pdf` did.
+@dataclass(kw_only=True)
+class PdfBuild(BuildResult):
+    """What :func:`build_pdf` did: the attributes of :class:`~specbook.harness.book.BuildResult`
+    (``log`` is jupyter-book's output, then what the printing step found; ``returncode`` is also 1 when
+    printing failed: MathJax not done, an image that did not load, Chromium's error) and
 
     Attributes
     ----------
-    run : specbook.harness.runner.RunResult
-        The run that executed (or reused) the chapters.
     pdf : Path
         The PDF (``<out>/pdf/specbook.pdf``); written (or replaced) only when the build succeeds.
-    returncode : int
-        0 when the PDF was written; 1 when a chapter failed, Sphinx reported an error, or
-        printing failed (MathJax not done, an image that did not load, Chromium's error).
     pages : int
         Pages of the PDF (0 when none was written).
-    log : str
-        jupyter-book's output, then what the printing step found ("" when nothing ran).
     """
 
-    run: object
     pdf: Path
-    returncode: int
     pages: int = 0
-    log: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return self.returncode == 0
 
 
 def find_chromium() -> str:
@@ -142,18 +130,10 @@ def build_pdf(root=".", out="_build", *, profile="book", seed=0, jobs=None, prog
 
     Parameters
     ----------
-    root : str or Path, default="."
-        The repository.
     out : str or Path, default="_build"
         The build folder: ``run/``, ``source/``, ``jb-pdf/`` and ``pdf/`` go there.
-    profile : {"smoke", "book", "full"}, default="book"
-        Profile of the run behind the book.
-    seed : int, default=0
-        Seed of that run.
-    jobs : int, optional
-        Chapters executed at once; default :func:`specbook.harness.runner.default_jobs`.
-    progress : bool, default=True
-        Show the runner's progress bar.
+    root, profile, seed, jobs, progress
+        As for :func:`specbook.harness.book.build_book`.
 
     Returns
     -------

@@ -83,12 +83,17 @@ def _sleep_like_a_chapter(job):
     return {"status": "passed", "seconds": 0.0, "error": None}
 
 
+def _local_cluster(processes):
+    """Two single-threaded Dask workers, as threads of this process or as processes of their own."""
+    distributed = pytest.importorskip("distributed")
+    return distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=processes,
+                                    dashboard_address="127.0.0.1:0")
+
+
 @pytest.fixture(scope="module")
 def thread_cluster():
-    """Two single-threaded workers in this process: cheap to start, and they see this module."""
-    distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                  dashboard_address="127.0.0.1:0") as cluster:
+    """Workers in this process: cheap to start, and they see this module."""
+    with _local_cluster(processes=False) as cluster:
         yield cluster
 
 
@@ -210,9 +215,7 @@ def test_a_chapter_kernel_does_not_inherit_the_workers_memory_trimming(thread_cl
 
 @pytest.fixture(scope="module")
 def process_cluster():
-    distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address="127.0.0.1:0") as cluster:
+    with _local_cluster(processes=True) as cluster:
         yield cluster
 
 

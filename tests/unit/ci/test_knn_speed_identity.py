@@ -69,36 +69,33 @@ def test_count_below_is_a_strict_count_on_sorted_rows_with_ties():
         assert np.array_equal(_count_true(mask), mask.sum(axis=-1))
 
 
-def sorted_local_permutation(candidates, rng):
-    """The local permutation as first written: proposals sorted by candidate, then priority."""
+def sequential_local_permutation(candidates, rng):
+    """The local permutation as a plain loop: round by round, rows in priority order take their
+    round's candidate if no row took it before; rows left over take a random candidate."""
     n, k = candidates.shape
     candidates = rng.permuted(candidates, axis=1)
     priority = rng.permutation(n)
-    perm = np.full(n, -1)
-    used = np.zeros(n, dtype=bool)
+    perm, taken = [None] * n, set()
     for r in range(k):
-        rows = np.flatnonzero(perm < 0)
-        proposal = candidates[rows, r]
-        free = ~used[proposal]
-        rows, proposal = rows[free], proposal[free]
-        order = np.lexsort((priority[rows], proposal))
-        rows, proposal = rows[order], proposal[order]
-        winner = np.diff(proposal, prepend=-1) != 0
-        perm[rows[winner]] = proposal[winner]
-        used[proposal[winner]] = True
-    rest = np.flatnonzero(perm < 0)
-    perm[rest] = candidates[rest, rng.integers(k, size=rest.size)]
-    return perm
+        for row in sorted(range(n), key=lambda row: priority[row]):
+            if perm[row] is None and candidates[row, r] not in taken:
+                perm[row] = int(candidates[row, r])
+                taken.add(perm[row])
+    rest = [row for row in range(n) if perm[row] is None]
+    for row, column in zip(rest, rng.integers(k, size=len(rest))):
+        perm[row] = int(candidates[row, column])
+    return np.array(perm)
 
 
 @pytest.mark.parametrize("n, k, clumped", [(300, 5, False), (300, 12, True), (40, 3, True)])
-def test_local_permutation_equals_the_sorted_version(n, k, clumped):
+def test_local_permutation_equals_a_plain_loop(n, k, clumped):
     # clumped candidates (few distinct ones) make many proposers compete for each candidate
     z = np.random.default_rng(k).standard_normal((n, 2))
     candidates = _neighbour_lists(np.round(z, 0) if clumped else z, k)[1]
     for seed in range(5):
         rng, reference_rng = np.random.default_rng(seed), np.random.default_rng(seed)
-        assert np.array_equal(_local_permutation(candidates, rng), sorted_local_permutation(candidates, reference_rng))
+        expected = sequential_local_permutation(candidates, reference_rng)
+        assert np.array_equal(_local_permutation(candidates, rng), expected)
         assert rng.random() == reference_rng.random()  # the same draws, so the stream goes on alike
 
 

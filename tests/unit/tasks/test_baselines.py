@@ -222,17 +222,27 @@ def test_wrong_ndim(name, arrays):
         BASELINES[name](states, tasks[:, 0], L=2)
 
 
+#: Bad entries written into one array: (which array, where, what, the error's message).
+CORRUPTIONS = {
+    "nan state": ("states", (3, 2, 0), np.nan, "states contains NaN or inf"),
+    "inf state": ("states", (3, 2, 0), np.inf, "states contains NaN or inf"),
+    "nan task": ("tasks", (5, 1), np.nan, "tasks contains NaN or inf"),
+    "inf task": ("tasks", (5, 1), np.inf, "tasks contains NaN or inf"),
+    "constant state column": ("states", (slice(None), 4, 0), 1.0,
+                              r"states has constant columns \(1-based steps \[5\]\)"),
+    "constant task column": ("tasks", (slice(None), 0), 0.0, "tasks has constant columns"),
+}
+
+
 @pytest.mark.parametrize("name", NAMES)
-@pytest.mark.parametrize("bad", [np.nan, np.inf])
-def test_nan_or_inf(name, bad, arrays):
-    states, tasks = arrays
-    s, t = states.copy(), tasks.copy()
-    s[3, 2, 0] = bad
-    with pytest.raises(ValueError, match="states contains NaN or inf"):
-        BASELINES[name](s, tasks, L=2)
-    t[5, 1] = bad
-    with pytest.raises(ValueError, match="tasks contains NaN or inf"):
-        BASELINES[name](states, t, L=2)
+@pytest.mark.parametrize("corruption", CORRUPTIONS)
+def test_bad_entries(name, corruption, arrays):
+    which, where, value, message = CORRUPTIONS[corruption]
+    data = dict(zip(("states", "tasks"), arrays))
+    data[which] = data[which].copy()
+    data[which][where] = value
+    with pytest.raises(ValueError, match=message):
+        BASELINES[name](data["states"], data["tasks"], L=2)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -264,18 +274,6 @@ def test_bad_seed(name, seed, arrays):
     states, tasks = arrays
     with pytest.raises(ValueError, match="seed must be"):
         BASELINES[name](states, tasks, L=2, seed=seed)
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_constant_columns(name, arrays):
-    states, tasks = arrays
-    s, t = states.copy(), tasks.copy()
-    s[:, 4, 0] = 1.0
-    with pytest.raises(ValueError, match=r"states has constant columns \(1-based steps \[5\]\)"):
-        BASELINES[name](s, tasks, L=2)
-    t[:, 0] = 0.0
-    with pytest.raises(ValueError, match="tasks has constant columns"):
-        BASELINES[name](states, t, L=2)
 
 
 @pytest.mark.parametrize("name", NAMES)
