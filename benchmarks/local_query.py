@@ -3,7 +3,10 @@
 Prints a table (and writes ``benchmarks/results/local_query.md``):
 
 - segment-task accuracy of every query of :data:`specbook.tasks.discovery.QUERIES` with Holm,
-  Fisher z, T = 20, M = 4, the default world, 10 worlds at n = 1,000 and n = 10,000;
+  Fisher z, T = 20, M = 4, the default world, 10 worlds at n = 1,000 and n = 10,000, the local
+  query with each conditioning set (its two neighbours, every other state);
+- the same for the local query's two conditioning sets on worlds of other shapes (held out: the
+  wider set was not chosen on them);
 - recall on tasks that a single segment serves (``min_segments_per_task=1``), at n = 10,000;
 - the time of ``discover_tasks`` with Fisher z (T = 20, M = 4 and T = 200, M = 20, n = 10,000) and
   with GCM on a nonlinear world (T = 20, M = 4, n = 5,000), local query;
@@ -36,12 +39,17 @@ import json, sys, time
 import numpy as np
 import specbook as sb
 query, repeats = sys.argv[1], int(sys.argv[2])
+conditioning = "all-states" if query == "local-all-states" else "band"
+query = "local" if conditioning == "all-states" else query
 world = sb.ColliderWorld(T=20, M=4, L=2, seed=0)
 data = world.sample(n=10_000, seed=1)
 
 def once():
+    if query == "covariance":  # the floor: reading the data once into the covariance every test starts from
+        np.cov(np.column_stack([data.states[:, :, 0], data.tasks]), rowvar=False)
+        return
     if query != "causal-learn":
-        sb.discover_tasks(data.states, data.tasks, L=2, query=query)
+        sb.discover_tasks(data.states, data.tasks, L=2, query=query, conditioning=conditioning)
         return
     from causallearn.utils.cit import CIT
     values = np.column_stack([data.states[:, :, 0], data.tasks])
@@ -59,6 +67,22 @@ for _ in range(repeats):
     times.append(time.perf_counter() - start)
 print(json.dumps(float(np.median(times))))
 '''
+
+
+#: The queries as rows: every query, and the local one with each conditioning set.
+VARIANTS = [(query, "band") for query in QUERIES] + [("local", "all-states")]
+#: Worlds of other shapes than the default, for the local query's two conditioning sets.
+HELD_OUT = {
+    "T=24, M=5, L=3": dict(T=24, M=5, L=3),
+    "T=40, M=8, task density 0.3": dict(T=40, M=8, L=2, task_density=0.3),
+    "T=20, M=4, task noise 2": dict(T=20, M=4, L=2, task_noise=2.0),
+    "T=20, M=4, L=4, 2-dim states": dict(T=20, M=4, L=4, state_dim=2),
+    "T=20, M=4, no disconnections": dict(T=20, M=4, L=2, p_disconnect=0.0),
+}
+
+
+def _label(query, conditioning):
+    return f"{query}, all states" if conditioning == "all-states" else query
 
 
 def _busy(seconds):
@@ -83,19 +107,30 @@ def main():
     n_worlds, n_single, repeats = (3, 10, 5) if args.quick else (10, 40, 30)
     rows = []
 
-    for n in (1_000, 10_000):
-        for query in QUERIES:
-            accuracy = []
-            for seed in range(n_worlds):
-                world = sb.ColliderWorld(T=20, M=4, L=2, seed=seed)
-                data = world.sample(n=n, seed=seed + 1)
-                found = sb.discover_tasks(data.states, data.tasks, L=2, correction="holm", query=query)
-                accuracy.append(structure_scores(world.assignment, found.segment_tasks)["accuracy"])
-            target = {"local": ">= 0.99" if n == 10_000 else ">= 0.95"}.get(query, "")
-            rows.append((f"accuracy, {query}, Holm, Fisher z, T=20, M=4, n={n:,}, {n_worlds} worlds",
-                         f"{np.mean(accuracy):.3f} +/- {np.std(accuracy, ddof=1):.3f}", target))
+    def accuracy(world_options, n, query, conditioning, seeds):
+        scores = []
+        for seed in seeds:
+            world = sb.ColliderWorld(**world_options, seed=seed)
+            data = world.sample(n=n, seed=seed + 1)
+            found = sb.discover_tasks(data.states, data.tasks, L=world.L, correction="holm", query=query,
+                                      conditioning=conditioning)
+            scores.append(structure_scores(world.assignment, found.segment_tasks)["accuracy"])
+        return f"{np.mean(scores):.3f} +/- {np.std(scores, ddof=1):.3f}"
 
-    found_single = {query: 0 for query in QUERIES}
+    for n in (1_000, 10_000):
+        for query, conditioning in VARIANTS:
+            target = ">= 0.99" if n == 10_000 else ">= 0.95"
+            rows.append((f"accuracy, {_label(query, conditioning)}, Holm, Fisher z, T=20, M=4, n={n:,}, "
+                         f"{n_worlds} worlds", accuracy(dict(T=20, M=4, L=2), n, query, conditioning, range(n_worlds)),
+                         target if query == "local" else ""))
+    for shape, options in HELD_OUT.items():
+        for n in (1_000, 10_000):
+            for conditioning in ("band", "all-states"):
+                rows.append((f"accuracy, {_label('local', conditioning)}, Holm, Fisher z, {shape}, n={n:,}, "
+                             f"{n_worlds} worlds (seeds 100+)",
+                             accuracy(options, n, "local", conditioning, range(100, 100 + n_worlds)), "held out"))
+
+    found_single = {variant: 0 for variant in VARIANTS}
     total = 0
     for seed in range(n_single):
         world = sb.ColliderWorld(T=20, M=4, L=2, min_segments_per_task=1, seed=seed)
@@ -104,32 +139,41 @@ def main():
             continue
         data = world.sample(n=10_000, seed=seed + 1)
         total += int(single.sum())
-        for query in QUERIES:
-            labels = sb.discover_tasks(data.states, data.tasks, L=2, correction="holm", query=query).segment_tasks
-            found_single[query] += int((labels[:, single] & world.assignment[:, single]).sum())
-    for query in QUERIES:
-        rows.append((f"recall on single-segment tasks, {query}, Holm, n=10,000 ({total} tasks in {n_single} worlds)",
-                     f"{found_single[query] / total:.3f}", ">= 0.95" if query == "local" else "0 (cannot see them)"))
+        for query, conditioning in VARIANTS:
+            labels = sb.discover_tasks(data.states, data.tasks, L=2, correction="holm", query=query,
+                                       conditioning=conditioning).segment_tasks
+            found_single[query, conditioning] += int((labels[:, single] & world.assignment[:, single]).sum())
+    for (query, conditioning), found in found_single.items():
+        rows.append((f"recall on single-segment tasks, {_label(query, conditioning)}, Holm, n=10,000 ({total} tasks "
+                     f"in {n_single} worlds)", f"{found / total:.3f}",
+                     ">= 0.95" if query == "local" else "0 (cannot see them)"))
 
     big = sb.ColliderWorld(T=200, M=20, L=2, seed=0)
     big_data = big.sample(n=10_000, seed=1)
-    seconds = median_seconds(lambda: sb.discover_tasks(big_data.states, big_data.tasks, L=2, query="local"),
-                             max(3, repeats // 5))
-    rows.append(("discover_tasks, local, Fisher z, T=200, M=20, n=10,000 (2,000 tests)", f"{seconds:.3f} s",
-                 "<= 0.1 s"))
-    nonlinear = sb.ColliderWorld(T=20, M=4, L=2, mechanism="nonlinear", seed=0)
-    nl_data = nonlinear.sample(n=5_000, seed=1)
-    start = time.perf_counter()
-    found = sb.discover_tasks(nl_data.states, nl_data.tasks, L=2, test="gcm", correction="holm", seed=0, query="local")
-    rows.append(("discover_tasks, local, GCM, nonlinear T=20, M=4, n=5,000 (40 tests)",
-                 f"{time.perf_counter() - start:.1f} s",
-                 f"<= 10 s; accuracy {structure_scores(nonlinear.assignment, found.segment_tasks)['accuracy']:.3f}"))
+    for conditioning in ("band", "all-states"):
+        seconds = median_seconds(lambda: sb.discover_tasks(big_data.states, big_data.tasks, L=2, query="local",
+                                                           conditioning=conditioning), max(3, repeats // 5))
+        rows.append((f"discover_tasks, {_label('local', conditioning)}, Fisher z, T=200, M=20, n=10,000 "
+                     "(2,000 tests)", f"{seconds:.3f} s", "<= 0.1 s" if conditioning == "band" else ""))
+    for conditioning in ("band", "all-states"):
+        accuracies, seconds = [], []
+        for seed in range(3):
+            nonlinear = sb.ColliderWorld(T=20, M=4, L=2, mechanism="nonlinear", seed=seed)
+            nl_data = nonlinear.sample(n=5_000, seed=seed + 1)
+            start = time.perf_counter()
+            found = sb.discover_tasks(nl_data.states, nl_data.tasks, L=2, test="gcm", correction="holm", seed=0,
+                                      query="local", conditioning=conditioning)
+            seconds.append(time.perf_counter() - start)
+            accuracies.append(structure_scores(nonlinear.assignment, found.segment_tasks)["accuracy"])
+        rows.append((f"discover_tasks, {_label('local', conditioning)}, GCM, nonlinear T=20, M=4, n=5,000 "
+                     "(40 tests), 3 worlds", f"{np.median(seconds):.1f} s (median)",
+                     f"<= 10 s; accuracy {np.mean(accuracies):.3f} +/- {np.std(accuracies, ddof=1):.3f}"))
 
     try:
         import causallearn  # noqa: F401
-        contenders = [*QUERIES, "causal-learn"]
+        contenders = [*QUERIES, "local-all-states", "covariance", "causal-learn"]
     except ImportError:
-        contenders = list(QUERIES)
+        contenders = [*QUERIES, "local-all-states", "covariance"]
     quiet = {name: timed_in_fresh_process(name, repeats) for name in contenders}
     busy = [multiprocessing.Process(target=_busy, args=(3_600,)) for _ in range(2)]
     for process in busy:
@@ -140,8 +184,9 @@ def main():
         for process in busy:
             process.terminate()
     for name in contenders:
-        what = ("causal-learn fisherz, one call per test (collider query, 180 tests)" if name == "causal-learn"
-                else f"discover_tasks, {name}, Fisher z")
+        what = {"causal-learn": "causal-learn fisherz, one call per test (collider query, 180 tests)",
+                "covariance": "numpy.cov of the 24 state and task columns (the floor: reading the data once)"}.get(
+            name, f"discover_tasks, {name.replace('local-all-states', 'local, all states')}, Fisher z")
         note = ""
         if name != "causal-learn" and "causal-learn" in quiet:
             note = (f"{quiet['causal-learn'] / quiet[name]:.0f}x the causal-learn loop quiet, "

@@ -167,6 +167,58 @@ class FisherZ:
             statistics[group], pvalues[group] = self._from_cholesky(factor, n, dx, dy, dz)
         return statistics, pvalues
 
+    def pvalues_given_the_rest(self, cov, n, columns, targets, y_idx):
+        """Test each target block of `columns` against `y_idx` given every other column of `columns`.
+
+        One inverse of the covariance of ``columns + y_idx`` serves every target: for a
+        target ``x`` the partial covariance of ``(x, y)`` given the rest is the inverse of the
+        ``(x, y)`` block of that precision matrix. The statistics are those of
+        :meth:`pvalues_from_covariance` on the queries ``(x, y_idx, columns without x)`` (up to
+        rounding: both formulas depend on ``n`` and ``|Z|`` only through ``n - |Z|``).
+
+        Parameters
+        ----------
+        cov : ndarray of shape (D, D)
+            Sample covariance (or correlation) of all variables.
+        n : int
+            Number of samples `cov` was estimated from.
+        columns : sequence of int
+            Columns of `cov`: the targets and what they are conditioned on.
+        targets : sequence of (int or sequence of int)
+            Blocks of `columns`, each of the same size, tested in turn.
+        y_idx : int or sequence of int
+            Columns of `cov` outside `columns`.
+
+        Returns
+        -------
+        statistics, pvalues : ndarray of shape (len(targets),)
+        """
+        cov = as_real_array(cov, "cov")
+        n = check_int(n, "n", 1)
+        columns, y_idx = [int(c) for c in columns], list(_index_tuple(y_idx))
+        targets = [list(_index_tuple(target)) for target in targets]
+        if not targets:
+            return np.empty(0), np.empty(0)
+        dx, dy = len(targets[0]), len(y_idx)
+        if any(len(target) != dx for target in targets) or not dx or not dy:
+            raise ValueError("targets must be non-empty blocks of one size, and y_idx must name a column.")
+        position = {column: i for i, column in enumerate(columns)}
+        if len(position) != len(columns) or set(y_idx) & set(columns) or any(c not in position
+                                                                            for t in targets for c in t):
+            raise ValueError("columns must be distinct, hold every target, and not contain y_idx.")
+        dz = len(columns) - dx
+        self._check_n(n, dx, dy, dz)
+        index = np.array(columns + y_idx)
+        scale = np.sqrt(np.diag(cov)[index])
+        correlation = cov[np.ix_(index, index)] / np.outer(scale, scale)
+        factor = self._cholesky(correlation[None], [0])[0]  # refuses collinear columns, as the general path does
+        precision = np.linalg.inv(factor).T @ np.linalg.inv(factor)
+        y_rows = np.arange(len(columns), len(index))
+        rows = np.array([[position[c] for c in target] + list(y_rows) for target in targets])
+        partial = np.linalg.inv(precision[rows[:, :, None], rows[:, None, :]])  # (x, y) given the rest
+        partial = (partial + np.swapaxes(partial, 1, 2)) / 2
+        return self._from_cholesky(self._cholesky(partial, list(range(len(targets)))), n - dz, dx, dy, 0)
+
     @staticmethod
     def _check_n(n, dx, dy, dz):
         _check_min_samples(n, dx + dy + dz + 2, "fisherz",

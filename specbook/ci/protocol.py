@@ -2,9 +2,11 @@
 
 Any callable ``test(x, y, z=None) -> CITestResult`` is a :class:`CITest`. A test may offer
 more, and Algorithm 1 uses it when it does: a :class:`CovarianceCITest` answers many
-queries from one covariance matrix at once (Fisher z's fast path), and a
-:class:`PermutationCITest` says how many permutations its null has, so that a rule whose
-threshold its smallest p-value cannot pass is flagged before the tests run.
+queries from one covariance matrix at once (Fisher z's fast path), a
+:class:`GivenTheRestCITest` tests each of several column blocks given all the others from one
+inverse (the local query given every other state), and a :class:`PermutationCITest` says
+how many permutations its null has, so that a rule whose threshold its smallest p-value
+cannot pass is flagged before the tests run.
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from typing import Protocol, runtime_checkable
 
 from .result import CITestResult
 
-__all__ = ["CITest", "CovarianceCITest", "PermutationCITest"]
+__all__ = ["CITest", "CovarianceCITest", "GivenTheRestCITest", "PermutationCITest"]
 
 
 @runtime_checkable
@@ -28,6 +30,15 @@ class CovarianceCITest(CITest, Protocol):
 
     def pvalues_from_covariance(self, cov, n, queries):
         """``(statistics, pvalues)`` of the queries ``(x_idx, y_idx, z_idx)`` on `cov` from `n` samples."""
+        ...
+
+
+@runtime_checkable
+class GivenTheRestCITest(CovarianceCITest, Protocol):
+    """A covariance test that also tests each of many targets given all the other columns of a set at once."""
+
+    def pvalues_given_the_rest(self, cov, n, columns, targets, y_idx):
+        """``(statistics, pvalues)``: each target block of `columns` against `y_idx` given the rest of `columns`."""
         ...
 
 

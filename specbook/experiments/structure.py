@@ -11,7 +11,7 @@ from joblib import delayed
 
 from ..tasks import baselines
 from ..worlds.collider import ColliderWorld
-from ..tasks.discovery import TaskDiscovery, _check_query, discover_tasks, query_cells
+from ..tasks.discovery import TaskDiscovery, _check_conditioning, _check_query, discover_tasks, query_cells
 from ..metrics import structure_scores
 from ..ci import get_ci_test
 from ..tasks.multitest import check_alpha, check_correction, reject
@@ -27,21 +27,22 @@ __all__ = ["RULES", "SUMMARY_COLUMNS", "algorithm1", "recorrect", "under_rules",
 RULES = {"uncorrected": None, "bonferroni": "bonferroni", "holm": "holm", "bh": "bh"}
 
 
-def algorithm1(test="fisherz", alpha=0.05, correction=None, *, query="collider", **test_options):
+def algorithm1(test="fisherz", alpha=0.05, correction=None, *, query="collider", conditioning="band",
+               **test_options):
     """Algorithm 1 as a method for :func:`structure_trials` (a callable ``(states, tasks, L)``).
 
-    `query` is :func:`~specbook.discover_tasks`'s; the other keyword arguments are the CI
-    test's options. `alpha`, `correction`, `query` and a test named by a string are checked
-    here, not at the first world.
+    `query` and `conditioning` are :func:`~specbook.discover_tasks`'s; the other keyword
+    arguments are the CI test's options. `alpha`, `correction`, `query`, `conditioning` and a
+    test named by a string are checked here, not at the first world.
     """
     check_alpha(alpha)
     check_correction(correction)
-    _check_query(query)
+    _check_conditioning(conditioning, _check_query(query))
     get_ci_test(test, **test_options)
 
     def method(states, tasks, L):
         return discover_tasks(states, tasks, L=L, test=test, alpha=alpha, correction=correction, query=query,
-                              **test_options)
+                              conditioning=conditioning, **test_options)
     return method
 
 

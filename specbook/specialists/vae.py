@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 
 import numpy as np
 import torch
@@ -22,6 +23,8 @@ from ..validation import as_real_array, check_bool, check_device, check_int, che
 
 __all__ = ["SpecialistVAE"]
 
+#: A task whose training R^2 is at most this is reported as predicted no better than by its mean.
+NO_BETTER_THAN_THE_MEAN = 0.01
 _MIN_LOG_SD = math.log(1e-2)  # floor of the learned noise levels, so the likelihood stays bounded
 
 
@@ -132,7 +135,17 @@ class SpecialistVAE:
         ``mask_ > mask_threshold``.
     history_ : list of dict
         Per epoch: mean ``loss``, ``reconstruction``, ``kl``, ``task`` and ``l1`` terms.
+    task_r2_ : ndarray of shape (n_tasks,)
+        Each task's R^2 on the training data (predicted from the posterior means, averaged over
+        its outputs): 0 is no better than predicting the mean.
     fit_seconds_ : float
+
+    Warns
+    -----
+    UserWarning
+        After fitting, for each task whose support came out empty or whose R^2 is at most
+        :data:`NO_BETTER_THAN_THE_MEAN` (the mask let too little through, or the task is not
+        predictable from the observations), naming the task and what to try.
     """
 
     def __init__(self, n_latents=8, n_tasks=3, sparsity=2.0, *, hidden=64, task_hidden=32, beta=1.0,
@@ -189,8 +202,32 @@ class SpecialistVAE:
 
         with one_thread(self.device):
             self._train(x, u)
-        self.network_.eval()
+            self.network_.eval()
+            self.task_r2_ = self._task_r2(x, u)
+        self._warn_about_tasks()
         return self
+
+    def _task_r2(self, x, u):
+        """Per task, 1 - mean squared error / variance of the standardised outputs (variance 1)."""
+        with torch.no_grad():
+            mean = self.network_.encoder(x)[:, : self.n_latents]
+            predicted = self.network_.heads(self.network_.heads.gate(mean))
+            error = ((u - predicted) ** 2).mean(dim=(0, 2))
+        return 1.0 - error.cpu().numpy().astype(np.float64)
+
+    def _warn_about_tasks(self):
+        empty = ~self.support_.any(axis=1)
+        for k in range(self.n_tasks):
+            if empty[k]:
+                warnings.warn(f"SpecialistVAE: task {k}'s support came out empty (every mask entry at or below "
+                              f"mask_threshold = {self.mask_threshold}), so it is predicted by its mean (R^2 "
+                              f"{self.task_r2_[k]:.2f}): lower sparsity (now {self.sparsity}) or train longer.",
+                              UserWarning, stacklevel=3)
+            elif self.task_r2_[k] <= NO_BETTER_THAN_THE_MEAN:
+                warnings.warn(f"SpecialistVAE: task {k} is predicted no better than by its mean (R^2 "
+                              f"{self.task_r2_[k]:.2f} on the training data, {int(self.support_[k].sum())} open "
+                              f"latents): lower sparsity (now {self.sparsity}), train longer, or check that the task "
+                              "depends on the observations.", UserWarning, stacklevel=3)
 
     def _check_size(self, obs_dim, task_dim):
         """Refuse up front networks too large for memory (parameters, gradients and Adam's two moments)."""

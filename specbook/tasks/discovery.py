@@ -15,7 +15,10 @@ whether *each* representative state depends on ``g_i`` given the band states wit
 ``query="local"`` is the book's own proposition (not the paper's): with ``L >= 2`` and the
 task observed, ``s_{kL}`` and ``g_i`` are dependent given its two neighbours
 ``{s_{kL-1}, s_{kL+1}}`` exactly when segment ``S_k`` serves ``g_i``. One test per
-(segment, task), and a task served by a single segment is found too.
+(segment, task), and a task served by a single segment is found too. With
+``conditioning="all-states"`` the local test conditions on every other state instead of the two
+neighbours (the book's extension of its proposition: the same answers by d-separation, and the
+other states explain part of the task's variance, so the test has more power).
 """
 from __future__ import annotations
 
@@ -28,19 +31,23 @@ from functools import lru_cache
 import networkx as nx
 import numpy as np
 
-from ..ci import CovarianceCITest, PermutationCITest, check_ci_result, describe_test, get_ci_test
+from ..ci import (CovarianceCITest, GivenTheRestCITest, PermutationCITest, check_ci_result, describe_test,
+                  get_ci_test)
 from .dseparation import DSeparation
 from .labels import SegmentLabels
 from .multitest import CORRECTIONS, check_alpha, check_correction, reject
 from .._threads import limited_threads
-from ..validation import check_int, check_memory, check_selected, check_states_tasks
+from ..validation import check_choice, check_int, check_memory, check_selected, check_states_tasks
 
 __all__ = ["TaskDiscovery", "band_set", "local_band", "query_cells", "discover_tasks", "oracle_tasks", "CORRECTIONS",
-           "QUERIES", "PAIR_QUERIES", "MAX_TESTS", "MAX_ORACLE_TESTS"]
+           "QUERIES", "LOCAL_CONDITIONING", "PAIR_QUERIES", "MAX_TESTS", "MAX_ORACLE_TESTS"]
 
 #: The CI statements Algorithm 1 can decide by: the paper's collider test of a (pair, task), the
 #: book's intersection-union variant, or the book's local test of a (segment, task).
 QUERIES = ("collider", "intersection-union", "local")
+#: Conditioning sets of the local query: the representative's two neighbours (the book's proposition),
+#: or every other state (its extension; same answers by d-separation, more power on data).
+LOCAL_CONDITIONING = ("band", "all-states")
 #: The queries that test pairs of segments (``"local"`` tests each segment on its own).
 PAIR_QUERIES = ("collider", "intersection-union")
 
@@ -77,6 +84,8 @@ class TaskDiscovery(SegmentLabels):
         The multiple-testing rule (see :data:`CORRECTIONS`).
     query : str
         The CI statements tested (see :data:`QUERIES`).
+    conditioning : str
+        The local query's conditioning set (see :data:`LOCAL_CONDITIONING`); "band" for the pair queries.
     tasks_observed : bool
         False for data selected on tasks that were not recorded (``tasks=None``): then ``M = 1``
         and the one column says which segments share a selected task with another segment
@@ -90,6 +99,7 @@ class TaskDiscovery(SegmentLabels):
     correction: str | None
     query: str = "collider"
     tasks_observed: bool = True
+    conditioning: str = "band"
 
     @property
     def n_tests(self) -> int:
@@ -197,10 +207,23 @@ def local_band(k, T, L, representative=None):
 
 
 @lru_cache(maxsize=64)
-def _segments(T, L, representative):
-    """(k, k, representative step, None, local band) for every segment, 1-based: the local query's units."""
-    return tuple((k, k, (k - 1) * L + representative, None, tuple(local_band(k, T, L, representative)))
-                 for k in range(1, T // L + 1))
+def _segments(T, L, representative, conditioning="band"):
+    """(k, k, representative step, None, conditioning steps) for every segment, 1-based: the local query's units."""
+    def steps(k):
+        if conditioning == "band":
+            return tuple(local_band(k, T, L, representative))
+        x = (k - 1) * L + representative
+        return tuple(t for t in range(1, T + 1) if t != x)
+
+    return tuple((k, k, (k - 1) * L + representative, None, steps(k)) for k in range(1, T // L + 1))
+
+
+def _check_conditioning(conditioning, query):
+    conditioning = check_choice(conditioning, "conditioning", LOCAL_CONDITIONING)
+    if conditioning != "band" and query != "local":
+        raise ValueError(f"conditioning={conditioning!r} applies to query='local' only; the pair queries condition "
+                         f"on their band set. Pass query='local', or leave conditioning='band'.")
+    return conditioning
 
 
 def query_cells(query, N):
@@ -246,7 +269,8 @@ def _check_query(query):
     return query
 
 
-def _assemble(pairs, M, statistics, pvalues, decisions, T, L, alpha, correction, method, start, query):
+def _assemble(pairs, M, statistics, pvalues, decisions, T, L, alpha, correction, method, start, query,
+              conditioning="band"):
     """Lay the flat per-test results (task-major, then pair or segment) out as (M, N, N) arrays."""
     N = T // L
     k = np.array([pair[0] for pair in pairs]) - 1
@@ -260,12 +284,12 @@ def _assemble(pairs, M, statistics, pvalues, decisions, T, L, alpha, correction,
     return TaskDiscovery(
         segment_tasks=segment_tasks, step_tasks=np.repeat(segment_tasks, L, axis=0), pvalues=P,
         statistics=S, pair_dependent=D, L=L, alpha=alpha, correction=correction, method=method,
-        seconds=time.perf_counter() - start, query=query,
+        seconds=time.perf_counter() - start, query=query, conditioning=conditioning,
     )
 
 
 def discover_tasks(states, tasks, L=2, test="fisherz", alpha=0.05, correction=None, *,
-                   representative=None, query="collider", **test_options):
+                   representative=None, query="collider", conditioning="band", **test_options):
     """Algorithm 1: label each segment with the tasks it serves.
 
     Parameters
@@ -308,6 +332,13 @@ def discover_tasks(states, tasks, L=2, test="fisherz", alpha=0.05, correction=No
         query can do. Like the others it needs ``L >= 2`` and a representative after the
         segment's first step (chapter 4 shows why), and it needs the task values: it cannot
         run on data selected on a task that was not recorded.
+    conditioning : {"band", "all-states"}, default="band"
+        The local query's conditioning set: ``"band"``, the representative's two neighbours (the
+        book's proposition); ``"all-states"``, every other state (its extension: by d-separation the
+        answers are the same when ``L >= 2`` and the representative is not the segment's first
+        state, and the other states explain part of the task's variance, so the test has more
+        power; the CI test then conditions on ``(T - 1) d`` columns, and Fisher z answers every
+        segment of a task from one inverse). Only for ``query="local"``.
     **test_options
         Passed to the CI test when `test` is a name (e.g. ``seed``).
 
@@ -330,6 +361,7 @@ def discover_tasks(states, tasks, L=2, test="fisherz", alpha=0.05, correction=No
     alpha = check_alpha(alpha)
     correction = check_correction(correction)
     query = _check_query(query)
+    conditioning = _check_conditioning(conditioning, query)
     observed = tasks is not None
     if not observed and query != "collider":
         raise ValueError(f"query={query!r} tests states against the task values, and tasks=None (data selected on "
@@ -352,7 +384,7 @@ def discover_tasks(states, tasks, L=2, test="fisherz", alpha=0.05, correction=No
     if uses_covariance:
         check_memory(D * D * 8 * 3 + n * D * 8, f"the covariance of {D:,} state and task columns",
                      fix="use fewer steps, state dimensions or tasks")
-    pairs = _segments(T, L, representative) if query == "local" else _pairs(T, L, representative)
+    pairs = _segments(T, L, representative, conditioning) if query == "local" else _pairs(T, L, representative)
 
     def columns(t):
         if t is None:
@@ -375,11 +407,18 @@ def discover_tasks(states, tasks, L=2, test="fisherz", alpha=0.05, correction=No
     else:
         _check_used_columns(data[:, used].std(axis=0), np.abs(data[:, used]).max(axis=0), used, d, T, subset=True)
     name = test if isinstance(test, str) else type(test).__name__
+    given_the_rest = cov is not None and conditioning == "all-states" and isinstance(ci, GivenTheRestCITest)
 
     def run(index):
         if cov is not None:
             with limited_threads(1):
-                statistics, pvalues = ci.pvalues_from_covariance(cov, n, index)
+                if given_the_rest:  # one inverse per task serves every segment
+                    state_columns = list(range(T * d))
+                    parts = [ci.pvalues_given_the_rest(cov, n, state_columns, [x for x, _, _ in per_pair], T * d + i)
+                             for i in range(M)]
+                    statistics, pvalues = (np.concatenate(part) for part in zip(*parts))
+                else:
+                    statistics, pvalues = ci.pvalues_from_covariance(cov, n, index)
             statistics, pvalues = np.asarray(statistics, dtype=float), np.asarray(pvalues, dtype=float)
             if pvalues.shape != (len(index),) or statistics.shape != (len(index),):
                 raise ValueError(f"the CI test {describe_test(test)!r}: pvalues_from_covariance must return "
@@ -409,7 +448,8 @@ def discover_tasks(states, tasks, L=2, test="fisherz", alpha=0.05, correction=No
         pvalues = np.where(binding, pvalues_y, pvalues_x)
     _warn_if_unreachable(ci, alpha, correction, len(pvalues))
     decisions = reject(pvalues, alpha, correction)
-    found = _assemble(pairs, M, statistics, pvalues, decisions, T, L, alpha, correction, name, start, query)
+    found = _assemble(pairs, M, statistics, pvalues, decisions, T, L, alpha, correction, name, start, query,
+                      conditioning)
     return found if observed else dataclasses.replace(found, tasks_observed=False)
 
 
@@ -466,7 +506,7 @@ def _warn_if_unreachable(ci, alpha, correction, n_tests):
         )
 
 
-def oracle_tasks(graph, T, M, L, *, representative=None, query="collider", selected=None):
+def oracle_tasks(graph, T, M, L, *, representative=None, query="collider", selected=None, conditioning="band"):
     """Algorithm 1 with d-separation in `graph` as the CI test (infinite data, faithfulness).
 
     Parameters
@@ -488,6 +528,8 @@ def oracle_tasks(graph, T, M, L, *, representative=None, query="collider", selec
         ``"S<i>"``, a child of ``g_i``, which is conditioned on, and the pair test conditions
         on the band states alone. The result then has one column (see
         :attr:`TaskDiscovery.tasks_observed`); only ``query="collider"`` can run.
+    conditioning : {"band", "all-states"}, default="band"
+        The local query's conditioning set (see :func:`discover_tasks`).
 
     Returns
     -------
@@ -513,13 +555,14 @@ def oracle_tasks(graph, T, M, L, *, representative=None, query="collider", selec
         raise ValueError(f"T must be a multiple of L with at least two segments; got T={T}, L={L}.")
     representative = _check_representative(representative, L)
     query = _check_query(query)
+    conditioning = _check_conditioning(conditioning, query)
     N = T // L
     _check_test_count(_n_tests(query, M, N), MAX_ORACLE_TESTS, "oracle_tasks", T, M, L)
     expected = {f"{kind}{t}" for kind in "sa" for t in range(1, T + 1)} | {f"g{i}" for i in range(1, M + 1)}
     missing = expected - set(graph)
     if missing:
         raise ValueError(f"graph lacks nodes {sorted(missing)[:5]}... for T={T}, M={M}.")
-    pairs = _segments(T, L, representative) if query == "local" else _pairs(T, L, representative)
+    pairs = _segments(T, L, representative, conditioning) if query == "local" else _pairs(T, L, representative)
     if selected is not None:
         return _oracle_selected(graph, T, M, L, pairs, selected, query, start)
     d_separated = DSeparation(graph).separated  # refuses a graph with a directed cycle
@@ -534,7 +577,7 @@ def oracle_tasks(graph, T, M, L, *, representative=None, query="collider", selec
 
     independent = np.array([separated(i, x, y, band) for i in range(1, M + 1) for k, v, x, y, band in pairs])
     return _assemble(pairs, M, np.full(independent.size, np.nan), independent.astype(float), ~independent, T, L,
-                     0.5, None, "d-separation", start, query)
+                     0.5, None, "d-separation", start, query, conditioning)
 
 
 def _oracle_selected(graph, T, M, L, pairs, selected, query, start):

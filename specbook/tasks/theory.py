@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 
 from ..worlds.collider import ColliderWorld
-from .discovery import QUERIES, oracle_tasks
+from .discovery import LOCAL_CONDITIONING, QUERIES, oracle_tasks
 from ..metrics import pair_truth, query_truth, selection_truth
 from ..progress import progress_bar
 from ..validation import check_bool, check_choice, check_int, check_seed
@@ -88,7 +88,7 @@ def _random_worlds(n_worlds, L_values, max_segments, max_tasks, task_role, seed)
 
 
 def verify_theorem1(n_worlds, L_values=(1, 2, 3, 4, 5), representatives="last", task_role="collider", seed=0,
-                    progress=True, query="collider"):
+                    progress=True, query="collider", conditioning="band"):
     """Compare Algorithm 1 with d-separation (the oracle) against the truth, pair by pair.
 
     Parameters
@@ -107,6 +107,8 @@ def verify_theorem1(n_worlds, L_values=(1, 2, 3, 4, 5), representatives="last", 
     query : {"collider", "intersection-union", "local"}, default="collider"
         The CI statements the oracle decides (see :func:`~specbook.discover_tasks`). For
         ``"local"`` the truth of a (segment, task) query is whether the segment serves the task.
+    conditioning : {"band", "all-states"}, default="band"
+        The local query's conditioning set (see :func:`~specbook.discover_tasks`).
 
     Raises
     ------
@@ -127,6 +129,7 @@ def verify_theorem1(n_worlds, L_values=(1, 2, 3, 4, 5), representatives="last", 
     check_int(n_worlds, "n_worlds", 1)  # random_worlds allows none; a verification needs a world
     check_choice(representatives, "representatives", ("last", "all"))
     check_choice(query, "query", QUERIES)
+    check_choice(conditioning, "conditioning", LOCAL_CONDITIONING)
     progress = check_bool(progress, "progress")
     rows = []
     worlds = random_worlds(n_worlds, L_values=L_values, task_role=task_role, seed=seed)
@@ -136,7 +139,7 @@ def verify_theorem1(n_worlds, L_values=(1, 2, 3, 4, 5), representatives="last", 
         positions = range(1, world.L + 1) if representatives == "all" else [world.L]
         for position in positions:
             found = oracle_tasks(world.graph, world.T, world.M, world.L, representative=position,
-                                 query=query).pair_dependent
+                                 query=query, conditioning=conditioning).pair_dependent
             rows.append({
                 "world": index, "T": world.T, "M": world.M, "L": world.L, "N": world.N,
                 "representative": position, **features, "pairs": world.M * world.N * (world.N - 1) // 2,

@@ -20,15 +20,18 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..validation import (as_real_array, check_choice, check_int, check_memory, check_probability, check_real,
-                          check_seed)
+from ..validation import (as_real_array, check_bool, check_choice, check_int, check_memory, check_probability,
+                          check_real, check_seed)
 
-__all__ = ["TaskLatentWorld", "LatentSample", "EXAMPLE_SUPPORTS", "example_world"]
+__all__ = ["TaskLatentWorld", "LatentSample", "EXAMPLE_SUPPORTS", "example_world", "random_task_latent_worlds",
+           "ACTIVATIONS"]
 
 #: The supports of the book's example world: tasks share latent 4; latents 6 and 7 feed no task.
 EXAMPLE_SUPPORTS = ((0, 1), (2, 3, 4), (4, 5))
 
 _MIXINGS = ("mlp", "linear")
+#: Activations of the ``"mlp"`` mixing: each is strictly increasing, so every layer stays injective.
+ACTIVATIONS = ("leaky-relu", "tanh", "elu")
 _TASK_MAPS = ("mlp", "linear")
 _TASK_HIDDEN = 16       # hidden units of each task's random network
 _TASK_INPUT_SCALE = 1.5  # sd of its input weights: large enough that tanh bends within the data
@@ -88,6 +91,22 @@ def _check_supports(supports, n_latents, n_tasks):
     return tuple(checked)
 
 
+def _check_support_size(support_size, n_latents):
+    """An int, or an inclusive (low, high) range, of latents per task: each in 1..n_latents."""
+    if isinstance(support_size, (tuple, list)):
+        if len(support_size) != 2:
+            raise ValueError(f"support_size must be an int or a (low, high) pair; got {support_size!r}.")
+        low, high = (check_int(v, f"support_size[{i}]", 1, n_latents) for i, v in enumerate(support_size))
+        if low > high:
+            raise ValueError(f"support_size = {tuple(support_size)} must have low <= high.")
+        return (low, high)
+    size = check_int(support_size, "support_size", 1)
+    if size > n_latents:
+        raise ValueError(f"support_size = {size} > n_latents = {n_latents}: a task cannot read more latents than "
+                         "there are.")
+    return size
+
+
 def _orthogonal(rng, rows, columns):
     """A ``rows x columns`` matrix with orthonormal columns (``rows >= columns``)."""
     q, r = np.linalg.qr(rng.standard_normal((rows, columns)))
@@ -109,10 +128,10 @@ class TaskLatentWorld:
     obs_dim : int, default=20
         Dimension of the observations; must be ``>= n_latents`` so the mixing is invertible.
     mixing : {"mlp", "linear"}, default="mlp"
-        ``"mlp"``: `mixing_layers` layers, each an orthogonal linear map followed by a
-        leaky ReLU with slope `leaky_slope` (the first maps ``n_latents`` to ``obs_dim``
-        with orthonormal columns), then a last orthogonal map. Every layer is injective, so
-        ``f`` is. ``"linear"``: one map with orthonormal columns.
+        ``"mlp"``: `mixing_layers` layers, each an orthogonal linear map followed by the
+        `activation` (the first maps ``n_latents`` to ``obs_dim`` with orthonormal columns),
+        then a last orthogonal map. Every layer is injective, so ``f`` is. ``"linear"``: one
+        map with orthonormal columns.
     task_map : {"mlp", "linear"}, default="mlp"
         For scalar tasks (``task_dim = 1``): ``"mlp"`` makes ``h_k`` a random
         one-hidden-layer tanh network of ``s[I_k]``; ``"linear"`` a random linear form, which
@@ -133,8 +152,14 @@ class TaskLatentWorld:
         Leaky-ReLU layers of the ``"mlp"`` mixing.
     leaky_slope : float, default=0.2
         Negative slope of the leaky ReLUs, in (0, 1).
-    support_size : int, default=2
-        Latents per task when `supports` is drawn at random.
+    support_size : int or (int, int), default=2
+        Latents per task when `supports` is drawn at random: a number, or the inclusive range
+        ``(low, high)`` each task's size is drawn from.
+    activation : {"leaky-relu", "tanh", "elu"}, default="leaky-relu"
+        Activation of the ``"mlp"`` mixing's layers (each strictly increasing, so injective).
+    disjoint_supports : bool, default=False
+        When `supports` is drawn at random: no two tasks share a latent (the sizes must then
+        add up to at most `n_latents`). Otherwise supports are drawn independently and may overlap.
     seed : int, default=0
         Seed of everything random about the world (supports, weights), in [0, 2**32);
         sampling has its own seed.
@@ -156,7 +181,8 @@ class TaskLatentWorld:
     """
 
     def __init__(self, n_latents=8, n_tasks=3, supports=None, obs_dim=20, mixing="mlp", *, task_map="mlp",
-                 task_dim=1, obs_noise=0.05, task_noise=0.1, mixing_layers=3, leaky_slope=0.2, support_size=2, seed=0):
+                 task_dim=1, obs_noise=0.05, task_noise=0.1, mixing_layers=3, leaky_slope=0.2, support_size=2,
+                 activation="leaky-relu", disjoint_supports=False, seed=0):
         self.n_latents = check_int(n_latents, "n_latents", 1)
         self.n_tasks = check_int(n_tasks, "n_tasks", 1)
         self.obs_dim = check_int(obs_dim, "obs_dim", 1)
@@ -185,17 +211,13 @@ class TaskLatentWorld:
             raise ValueError(f"mixing_layers = {self.mixing_layers:,} is above the limit of {MAX_MIXING_LAYERS}; "
                              "each layer is a dense map run on 20,000 pilot draws: use fewer layers.")
         self.leaky_slope = check_probability(leaky_slope, "leaky_slope")
-        self.support_size = check_int(support_size, "support_size", 1)
+        self.support_size = _check_support_size(support_size, self.n_latents)
+        self.activation = check_choice(activation, "activation", ACTIVATIONS)
+        self.disjoint_supports = check_bool(disjoint_supports, "disjoint_supports")
         self.seed = check_seed(seed)
         rng = np.random.default_rng(self.seed)
         if supports is None:
-            if self.support_size > self.n_latents:
-                raise ValueError(
-                    f"support_size = {self.support_size} > n_latents = {self.n_latents}: a task cannot read "
-                    f"more latents than there are."
-                )
-            supports = [sorted(rng.choice(self.n_latents, self.support_size, replace=False))
-                        for _ in range(self.n_tasks)]
+            supports = self._draw_supports(rng)
         self.supports = _check_supports(supports, self.n_latents, self.n_tasks)
         self.support_matrix = np.zeros((self.n_tasks, self.n_latents), dtype=bool)
         for k, support in enumerate(self.supports):
@@ -213,6 +235,18 @@ class TaskLatentWorld:
         self._task_location, self._task_scale = self._standardisation(rng)
 
     # ------------------------------------------------------------------ construction
+    def _draw_supports(self, rng):
+        if isinstance(self.support_size, int):
+            sizes = [self.support_size] * self.n_tasks
+        else:
+            sizes = [int(rng.integers(self.support_size[0], self.support_size[1] + 1)) for _ in range(self.n_tasks)]
+        if not self.disjoint_supports:
+            return [sorted(rng.choice(self.n_latents, size, replace=False)) for size in sizes]
+        if sum(sizes) > self.n_latents:
+            raise ValueError(f"disjoint supports of sizes {sizes} need {sum(sizes)} latents, more than n_latents = "
+                             f"{self.n_latents}: raise n_latents, draw smaller supports or allow overlaps.")
+        return _disjoint(rng, sizes, self.n_latents)
+
     def _draw_mixing(self, rng):
         if self.mixing == "linear":
             return [_orthogonal(rng, self.obs_dim, self.n_latents)]
@@ -272,8 +306,15 @@ class TaskLatentWorld:
         for i, weight in enumerate(self._mixing_weights):
             h = h @ torch.as_tensor(weight, dtype=s.dtype).T
             if i < len(self._mixing_weights) - 1:
-                h = torch.nn.functional.leaky_relu(h, self.leaky_slope)
+                h = self._activate(h)
         return h / torch.as_tensor(self._obs_scale, dtype=s.dtype)
+
+    def _activate(self, h):
+        if self.activation == "tanh":
+            return torch.tanh(h)
+        if self.activation == "elu":
+            return torch.nn.functional.elu(h)
+        return torch.nn.functional.leaky_relu(h, self.leaky_slope)
 
     def _raw_tasks(self, s):
         columns = []
@@ -364,7 +405,72 @@ class TaskLatentWorld:
     def __repr__(self):
         return (f"TaskLatentWorld(n_latents={self.n_latents}, n_tasks={self.n_tasks}, "
                 f"supports={[list(s) for s in self.supports]}, obs_dim={self.obs_dim}, mixing={self.mixing!r}, "
-                f"task_map={self.task_map!r}, task_dim={self.task_dim}, seed={self.seed})")
+                f"task_map={self.task_map!r}, task_dim={self.task_dim}, activation={self.activation!r}, "
+                f"seed={self.seed})")
+
+
+#: Most worlds one call of :func:`random_task_latent_worlds` draws.
+MAX_FAMILY_WORLDS = 10_000
+
+
+def random_task_latent_worlds(n_worlds, *, tasks="vector", seed=0):
+    """Yield `n_worlds` task-latent worlds of varied shape: worlds the book did not tune on.
+
+    Each world draws, from one generator seeded with `seed`: 4 to 8 latents; 1 to 3 tasks;
+    each task's support size from 1 to 4 (at most ``n_latents - 1``, so that some latent may
+    feed no task), the supports disjoint or drawn independently (and then possibly
+    overlapping) with even odds; ``obs_dim`` from ``n_latents`` to ``3 n_latents``; an
+    ``"mlp"`` mixing of 1 to 4 layers with an activation from :data:`ACTIVATIONS` (leaky
+    slope 0.1 to 0.5); observation noise 0.01 to 0.1 and task noise 0.05 to 0.2. Tasks are
+    ``"mlp"`` maps: vector tasks with ``task_dim`` at least every support size and at least 2
+    (each task injective in its block, as Theorem 2 asks), or scalar ones.
+
+    Parameters
+    ----------
+    n_worlds : int
+        Number of worlds (0 to :data:`MAX_FAMILY_WORLDS`).
+    tasks : {"vector", "scalar"}, default="vector"
+        Vector tasks (injective in their blocks) or one number per task.
+    seed : int, default=0
+        The same seed gives the same worlds.
+
+    Yields
+    ------
+    TaskLatentWorld
+
+    Raises
+    ------
+    ValueError
+        At the call (not at the first world) for a bad argument, naming it.
+    """
+    n_worlds = check_int(n_worlds, "n_worlds", 0, MAX_FAMILY_WORLDS)
+    check_choice(tasks, "tasks", ("vector", "scalar"))
+    return _random_task_latent_worlds(n_worlds, tasks, check_seed(seed))
+
+
+def _random_task_latent_worlds(n_worlds, tasks, seed):
+    rng = np.random.default_rng(seed)
+    for _ in range(n_worlds):
+        n_latents = int(rng.integers(4, 9))
+        n_tasks = int(rng.integers(1, 4))
+        sizes = rng.integers(1, min(4, n_latents - 1) + 1, size=n_tasks)
+        disjoint = bool(rng.random() < 0.5) and sizes.sum() <= n_latents
+        supports = (_disjoint(rng, sizes, n_latents) if disjoint else
+                    [sorted(rng.choice(n_latents, int(size), replace=False)) for size in sizes])
+        yield TaskLatentWorld(
+            n_latents=n_latents, n_tasks=n_tasks, supports=supports,
+            obs_dim=int(rng.integers(n_latents, 3 * n_latents + 1)), mixing="mlp",
+            mixing_layers=int(rng.integers(1, 5)), activation=str(rng.choice(ACTIVATIONS)),
+            leaky_slope=float(rng.uniform(0.1, 0.5)), obs_noise=float(rng.uniform(0.01, 0.1)),
+            task_noise=float(rng.uniform(0.05, 0.2)),
+            task_dim=1 if tasks == "scalar" else max(2, int(sizes.max()) + int(rng.integers(0, 2))),
+            seed=int(rng.integers(2**32)),
+        )
+
+
+def _disjoint(rng, sizes, n_latents):
+    order, ends = rng.permutation(n_latents), np.cumsum(sizes)
+    return [sorted(int(i) for i in order[end - size:end]) for size, end in zip(sizes, ends)]
 
 
 def example_world(seed=0, **overrides):

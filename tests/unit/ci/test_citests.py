@@ -165,6 +165,42 @@ def test_batched_fisherz_equals_per_query():
         assert test.test_from_covariance(cov, 500, xi, yi, zi).pvalue == pvalue
 
 
+@pytest.mark.parametrize("scalar_test", ["fisher-z", "bartlett"])
+@pytest.mark.parametrize("dx, dy", [(1, 1), (2, 1), (2, 3)])
+def test_given_the_rest_equals_the_general_path(scalar_test, dx, dy):
+    rng = np.random.default_rng(dx + 10 * dy)
+    data = rng.standard_normal((400, 12)) @ rng.standard_normal((12, 12))
+    cov = np.cov(data, rowvar=False)
+    columns = [5, 0, 7, 2, 9, 4, 1, 11][: 4 * dx]  # any order
+    targets = [columns[i * dx:(i + 1) * dx] for i in range(4)]
+    y_idx = [3, 6, 8][:dy]
+    test = FisherZ(scalar_test)
+    statistics, pvalues = test.pvalues_given_the_rest(cov, 400, columns, targets, y_idx if dy > 1 else 3)
+    queries = [(target, y_idx, [c for c in columns if c not in target]) for target in targets]
+    expected_statistics, expected_pvalues = test.pvalues_from_covariance(cov, 400, queries)
+    assert statistics == pytest.approx(expected_statistics, rel=1e-9, abs=1e-12)
+    assert pvalues == pytest.approx(expected_pvalues, rel=1e-9, abs=1e-300)
+
+
+def test_given_the_rest_refuses_what_the_general_path_refuses():
+    rng = np.random.default_rng(0)
+    data = rng.standard_normal((50, 5))
+    data[:, 4] = data[:, 0] + data[:, 1]  # collinear
+    cov = np.cov(data, rowvar=False)
+    test = FisherZ()
+    with pytest.raises(ValueError, match="singular"):
+        test.pvalues_given_the_rest(cov, 50, [0, 1, 4], [[0], [1]], 2)
+    with pytest.raises(ValueError, match="one size"):
+        test.pvalues_given_the_rest(cov, 50, [0, 1, 2], [[0], [1, 2]], 3)
+    with pytest.raises(ValueError, match="not contain y_idx"):
+        test.pvalues_given_the_rest(cov, 50, [0, 1, 2], [[0]], 2)
+    with pytest.raises(ValueError, match="hold every target"):
+        test.pvalues_given_the_rest(cov, 50, [0, 1], [[2]], 3)
+    with pytest.raises(ValueError, match="too small for fisherz"):
+        test.pvalues_given_the_rest(cov, 4, [0, 1, 2], [[0]], 3)
+    assert [len(a) for a in test.pvalues_given_the_rest(cov, 50, [0, 1], [], 3)] == [0, 0]
+
+
 # ----------------------------------------------------------------------------------------- GCM
 @pytest.mark.calibration
 @pytest.mark.parametrize("d", [1, 3])

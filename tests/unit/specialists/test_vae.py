@@ -51,6 +51,30 @@ def test_l1_closes_mask_entries_the_generalist_keeps_open(data):
     assert specialist.history_[-1]["l1"] == pytest.approx(2.0 * specialist.mask_.sum(), rel=0.05)
 
 
+def test_task_r2_is_the_training_fit_and_agrees_with_predict_tasks(data):
+    model = _fit(data, epochs=30, sparsity=0.0)
+    predicted = model.predict_tasks(data.obs)
+    standardised = (data.tasks - data.tasks.mean(axis=0)) / data.tasks.std(axis=0)
+    expected = 1 - (((predicted - data.tasks) / data.tasks.std(axis=0)) ** 2).mean(axis=0)
+    assert model.task_r2_.shape == (3,) and model.task_r2_ == pytest.approx(expected, abs=1e-4)
+    assert standardised.var(axis=0) == pytest.approx(1.0) and model.task_r2_.min() > 0.3
+
+
+def test_warns_naming_a_task_whose_support_comes_out_empty(data):
+    with pytest.warns(UserWarning, match=r"task \d's support came out empty .* lower sparsity \(now 200.0\)"):
+        model = _fit(data, epochs=30, sparsity=200.0, learning_rate=0.1)
+    assert not model.support_.any(axis=1).all()
+
+
+def test_warns_naming_a_task_no_better_than_its_mean(data):
+    noise = np.random.default_rng(0).standard_normal(data.tasks.shape)
+    tasks = np.column_stack([data.tasks[:, :2], noise[:, 2]])  # task 2 does not depend on the observations
+    with pytest.warns(UserWarning, match=r"task 2 is predicted no better than by its mean"):
+        model = sb.SpecialistVAE(n_latents=8, n_tasks=3, sparsity=0.0, epochs=15, progress=False,
+                                 seed=0).fit(data.obs, tasks)
+    assert model.task_r2_[2] <= 0.01 < model.task_r2_[:2].min()
+
+
 def test_task_map_is_differentiable_and_matches_predictions(data):
     model = _fit(data)
     z = model.transform(data.obs[:50])

@@ -5,7 +5,7 @@ import pytest
 
 import specbook as sb
 from specbook.ci import FisherZ
-from specbook.tasks.discovery import QUERIES
+from specbook.tasks.discovery import PAIR_QUERIES, QUERIES
 from specbook.experiments.structure import recorrect
 from specbook.metrics import selection_truth
 from specbook.tasks.theory import pair_truth
@@ -128,6 +128,51 @@ def test_local_query_tests_each_segment_against_the_task_given_its_neighbours(st
     holm = sb.discover_tasks(data.states, data.tasks, L=2, correction="holm", query="local")
     assert np.array_equal(holm.segment_tasks, world.assignment)
     assert np.array_equal(recorrect(found, "holm").segment_tasks, holm.segment_tasks)
+
+
+def test_local_query_on_all_other_states(strong):
+    world, data = strong
+    found = sb.discover_tasks(data.states, data.tasks, L=2, query="local", conditioning="all-states")
+    assert found.conditioning == "all-states" and found.n_tests == world.M * world.N
+    states = data.states[:, :, 0]
+    for i, k in [(0, 0), (1, 2), (0, world.N - 1)]:
+        others = [t for t in range(world.T) if t != 2 * k + 1]
+        by_hand = sb.ci_test(states[:, 2 * k + 1], data.tasks[:, i], states[:, others])
+        assert found.pvalues[i, k, k] == pytest.approx(by_hand.pvalue, rel=1e-8, abs=1e-300)
+        assert found.statistics[i, k, k] == pytest.approx(by_hand.statistic, rel=1e-8)
+    holm = sb.discover_tasks(data.states, data.tasks, L=2, correction="holm", query="local", conditioning="all-states")
+    assert np.array_equal(holm.segment_tasks, world.assignment)
+    band = sb.discover_tasks(data.states, data.tasks, L=2, query="local")
+    assert band.conditioning == "band" and not np.allclose(band.pvalues[:, 0, 0], found.pvalues[:, 0, 0])
+
+
+class _WithoutGivenTheRest(FisherZ):
+    """Fisher z that does not offer the one-inverse path: discover_tasks runs every query on its own."""
+
+    pvalues_given_the_rest = None
+
+
+@pytest.mark.parametrize("L, state_dim", [(2, 1), (3, 1), (4, 2)])
+def test_all_states_one_inverse_per_task_equals_one_query_per_segment(L, state_dim):
+    world = sb.ColliderWorld(T=12, M=3, L=L, state_dim=state_dim, seed=L)
+    data = world.sample(n=2_000, seed=1)
+    fast = sb.discover_tasks(data.states, data.tasks, L=L, query="local", conditioning="all-states")
+    plain = sb.discover_tasks(data.states, data.tasks, L=L, query="local", conditioning="all-states",
+                              test=_WithoutGivenTheRest())
+    assert np.allclose(fast.statistics, plain.statistics, rtol=1e-9, atol=1e-12, equal_nan=True)
+    assert np.allclose(fast.pvalues, plain.pvalues, rtol=1e-9, atol=1e-300, equal_nan=True)
+    assert np.array_equal(fast.segment_tasks, plain.segment_tasks)
+
+
+@pytest.mark.parametrize("query", PAIR_QUERIES)
+def test_all_states_conditioning_is_for_the_local_query_only(strong, query):
+    world, data = strong
+    with pytest.raises(ValueError, match="conditioning='all-states' applies to query='local' only"):
+        sb.discover_tasks(data.states, data.tasks, L=2, query=query, conditioning="all-states")
+    with pytest.raises(ValueError, match="conditioning='all-states' applies to query='local' only"):
+        sb.oracle_tasks(world.graph, T=world.T, M=world.M, L=2, query=query, conditioning="all-states")
+    with pytest.raises(ValueError, match="conditioning must be one of 'band', 'all-states'; got 'all'"):
+        sb.discover_tasks(data.states, data.tasks, L=2, query="local", conditioning="all")
 
 
 def test_only_the_local_query_finds_a_task_that_one_segment_serves():

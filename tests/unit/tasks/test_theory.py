@@ -46,6 +46,16 @@ def test_local_proposition_holds_for_L_at_least_2_and_a_representative_after_the
     assert positions[positions.representative > 1].mismatches.sum() == 0
 
 
+def test_local_proposition_on_all_other_states_gives_the_same_verdicts_as_on_the_band():
+    band = verify_theorem1(150, L_values=(1, 2, 3), representatives="all", seed=5, progress=False, query="local")
+    wide = verify_theorem1(150, L_values=(1, 2, 3), representatives="all", seed=5, progress=False, query="local",
+                           conditioning="all-states")
+    later = (wide.L >= 2) & (wide.representative > 1)
+    assert wide[later].mismatches.sum() == 0 and wide[later].true_dependent.sum() > 0
+    assert wide[~later].false_dependent.sum() > 0  # L = 1 or the first state: the same leak as on the band
+    assert wide.equals(band)
+
+
 def test_pair_queries_count_their_pairs():
     checks = verify_theorem1(30, L_values=(2, 3), seed=3, progress=False)
     assert (checks.queries == checks.pairs).all() and (checks.true_dependent == checks.true_pairs).all()

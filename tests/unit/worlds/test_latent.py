@@ -37,6 +37,52 @@ def test_random_supports_and_standardised_tasks():
     assert np.allclose(data.obs.std(axis=0), np.sqrt(1 + world.obs_noise ** 2), atol=0.05)
 
 
+def test_support_size_ranges_and_disjoint_supports():
+    sizes = set()
+    for seed in range(20):
+        world = sb.TaskLatentWorld(n_latents=9, n_tasks=3, support_size=(1, 3), disjoint_supports=True, seed=seed)
+        assert 1 <= min(map(len, world.supports)) and max(map(len, world.supports)) <= 3
+        assert world.support_matrix.sum(axis=0).max() == 1  # no latent shared
+        sizes |= set(map(len, world.supports))
+    assert sizes == {1, 2, 3}
+
+
+@pytest.mark.parametrize("activation", ["leaky-relu", "tanh", "elu"])
+def test_every_activation_keeps_the_mixing_injective(activation):
+    world = sb.TaskLatentWorld(n_latents=4, n_tasks=2, obs_dim=6, activation=activation, mixing_layers=3, seed=1)
+    s = torch.as_tensor(np.random.default_rng(0).standard_normal((50, 4)))
+    jacobians = torch.stack([torch.autograd.functional.jacobian(world.mix, row[None])[0, :, 0] for row in s])
+    assert (torch.linalg.matrix_rank(jacobians) == 4).all()  # full column rank at every point
+    assert activation in repr(world)
+
+
+def test_activations_give_different_worlds_with_the_same_seed():
+    latents = np.random.default_rng(0).standard_normal((10, 8))
+    mixed = [sb.TaskLatentWorld(activation=a, seed=0).mix(latents) for a in ("leaky-relu", "tanh", "elu")]
+    assert not np.allclose(mixed[0], mixed[1]) and not np.allclose(mixed[1], mixed[2])
+
+
+def test_random_family_varies_and_repeats():
+    from specbook.worlds.latent import random_task_latent_worlds
+
+    worlds = list(random_task_latent_worlds(40, seed=3))
+    again = list(random_task_latent_worlds(40, seed=3))
+    assert [repr(w) for w in worlds] == [repr(w) for w in again]
+    assert {w.activation for w in worlds} == {"leaky-relu", "tanh", "elu"}
+    assert {len(s) for w in worlds for s in w.supports} == {1, 2, 3, 4}
+    assert len({w.mixing_layers for w in worlds}) == 4 and len({w.n_latents for w in worlds}) >= 4
+    overlapping = [w for w in worlds if w.support_matrix.sum(axis=0).max() > 1]
+    assert overlapping and len(overlapping) < len(worlds)
+    for w in worlds:
+        assert w.task_dim >= max(2, max(map(len, w.supports)))  # vector tasks injective in their blocks
+        assert w.support_matrix.any(axis=0).sum() <= w.n_latents
+    assert all(w.task_dim == 1 for w in random_task_latent_worlds(5, tasks="scalar", seed=3))
+    with pytest.raises(ValueError, match="tasks must be one of"):
+        random_task_latent_worlds(3, tasks="matrix")
+    with pytest.raises(ValueError, match="n_worlds"):
+        random_task_latent_worlds(-1)
+
+
 def test_latents_are_independent_so_irrelevant_blocks_are_unpredictable():
     data = sb.TaskLatentWorld(seed=0).sample(n=5000, seed=0)
     correlation = np.corrcoef(data.latents.T) - np.eye(8)
@@ -76,6 +122,12 @@ def test_nonlinearity_check_tells_mlp_from_linear_tasks():
     ({"leaky_slope": 1.0}, "leaky_slope"),
     ({"n_latents": 0}, "n_latents"),
     ({"support_size": 9}, "support_size"),
+    ({"support_size": (3, 2)}, "low <= high"),
+    ({"support_size": (1, 9)}, r"support_size\[1\]"),
+    ({"support_size": (1, 2, 3)}, "a \\(low, high\\) pair"),
+    ({"activation": "relu"}, "activation must be one of 'leaky-relu', 'tanh', 'elu'"),
+    ({"disjoint_supports": "yes"}, "disjoint_supports"),
+    ({"n_tasks": 3, "support_size": 3, "disjoint_supports": True}, "need 9 latents, more than n_latents = 8"),
 ])
 def test_bad_world_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
