@@ -104,10 +104,8 @@ class FisherZ:
 
         Parameters
         ----------
-        cov : ndarray of shape (D, D)
-            Sample covariance (or correlation) of all variables.
-        n : int
-            Number of samples `cov` was estimated from.
+        cov, n
+            As for :meth:`test_from_covariance`.
         queries : sequence of (x_idx, y_idx, z_idx)
             Each index is an int or a sequence of ints into the columns of `cov`; the three
             must be disjoint within a query.
@@ -178,10 +176,8 @@ class FisherZ:
 
         Parameters
         ----------
-        cov : ndarray of shape (D, D)
-            Sample covariance (or correlation) of all variables.
-        n : int
-            Number of samples `cov` was estimated from.
+        cov, n
+            As for :meth:`test_from_covariance`.
         columns : sequence of int
             Columns of `cov`: the targets and what they are conditioned on.
         targets : sequence of (int or sequence of int)
