@@ -17,8 +17,9 @@ from ..stats import standardise
 from .result import (CITestResult, _call_docstring, _check_choice, _check_data, _check_min_samples,
                      _permutation_pvalue)
 
-# Bytes in the largest array of a stack of permuted x counted at once (see _FrenzelPompe.permuted_cmis).
-_STACK_BYTES = 2**22
+#: Bytes in the largest array of a stack of permuted x counted at once (see _FrenzelPompe.permuted_cmis):
+#: small enough that the stack stays in cache.
+STACK_BYTES = 2**22
 
 
 def _frenzel_pompe_estimate(k, n_xz, n_yz, n_z):
@@ -127,11 +128,11 @@ class _FrenzelPompe:
         """The estimates for ``x[permutation]``, each row of `permutations`, a stack of them at a time.
 
         Counting a stack of versions at once spares the per-call overheads; stacks of about
-        `_STACK_BYTES` of distances keep the arrays in cache.
+        `STACK_BYTES` of distances keep the arrays in cache.
         """
         n = len(x)
         size = 8 * n * max(self.yz_distance.shape[1], self.z_distance.shape[1] if self.z.shape[1] else 0)
-        step = max(1, _STACK_BYTES // size)
+        step = max(1, STACK_BYTES // size)
         estimates = []
         for start in range(0, len(permutations), step):
             counts = self.counts(x[permutations[start:start + step]])

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import sys
 from importlib.metadata import PackageNotFoundError
-from importlib.metadata import version as _installed_version
+from importlib import metadata
 from pathlib import Path
 
 #: Public repository of the book (git URL understood by pip).
@@ -58,7 +58,7 @@ def package_version() -> str:
         If specbook is neither installed nor imported from a source checkout.
     """
     try:
-        return _installed_version("specbook")
+        return metadata.version("specbook")
     except PackageNotFoundError:
         pass
     try:

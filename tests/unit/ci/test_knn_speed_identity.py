@@ -53,7 +53,7 @@ def test_stacked_counts_equal_brute_force_counts(dz, dx, ties, width, monkeypatc
     for version, reference in enumerate(references):
         for count, expected in zip(stacked, reference):
             assert count[version].dtype == np.intp and np.array_equal(count[version], expected)
-    monkeypatch.setattr(knn_cmi, "_STACK_BYTES", 3 * 8 * n * width)  # stacks of 3, 3 and 1 versions
+    monkeypatch.setattr(knn_cmi, "STACK_BYTES", 3 * 8 * n * width)  # stacks of 3, 3 and 1 versions
     expected = [_frenzel_pompe_estimate(k, *reference) for reference in references]
     assert estimator.permuted_cmis(x, permutations) == expected
     assert [estimator.cmi(x[p]) for p in permutations] == expected

@@ -95,12 +95,13 @@ def test_a_version_bump_is_carried_to_the_install_cells_and_the_citation_files(t
 
 
 def test_the_revision_falls_back_to_pyproject_when_the_package_is_not_installed(monkeypatch, tmp_path):
+    from importlib import metadata
     from importlib.metadata import PackageNotFoundError
 
     def not_installed(name):
         raise PackageNotFoundError(name)
 
-    monkeypatch.setattr(colab, "_installed_version", not_installed)
+    monkeypatch.setattr(metadata, "version", not_installed)
     assert colab.package_version() == _project()["version"]
     # Python 3.10 has no tomllib: the fallback reads [project] by hand.
     (tmp_path / "pyproject.toml").write_text('[build-system]\nrequires = ["x"]\nversion = "0"\n\n'
