@@ -6,8 +6,8 @@ from collections import defaultdict
 import numpy as np
 from scipy import special
 
-from ..validation import as_real_array, check_int
-from .result import CITestResult, _call_docstring, _check_choice, _check_data, _check_min_samples
+from ..validation import as_real_array, check_choice, check_int
+from .result import CITestResult, _call_docstring, _check_data, _check_min_samples
 
 # A correlation matrix whose smallest eigenvalue (or Cholesky pivot) falls below this is treated
 # as singular: some column is a linear function of the others up to R^2 > 1 - 1e-10.
@@ -55,7 +55,7 @@ class FisherZ:
     name = "fisherz"
 
     def __init__(self, scalar_test="fisher-z"):
-        self.scalar_test = _check_choice(scalar_test, "scalar_test", ("fisher-z", "bartlett"))
+        self.scalar_test = check_choice(scalar_test, "scalar_test", ("fisher-z", "bartlett"))
 
     @_call_docstring("``dof`` is None for Fisher's z (standard normal) and ``dx * dy`` for Bartlett's test.")
     def __call__(self, x, y, z=None):

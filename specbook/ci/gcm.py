@@ -5,10 +5,10 @@ import numpy as np
 from scipy import special
 
 from .._threads import limited_threads
-from ..validation import check_int, check_seed
+from ..validation import check_choice, check_int, check_seed
 from .residuals import _crossfit_residuals
 from ..stats import standardise
-from .result import CITestResult, _call_docstring, _check_choice, _check_data, _check_min_samples
+from .result import CITestResult, _call_docstring, _check_data, _check_min_samples
 
 
 class GCM:
@@ -65,7 +65,7 @@ class GCM:
     name = "gcm"
 
     def __init__(self, regressor="rff", n_features=128, seed=0):
-        self.regressor = _check_choice(regressor, "regressor", ("rff", "linear"))
+        self.regressor = check_choice(regressor, "regressor", ("rff", "linear"))
         self.n_features = check_int(n_features, "n_features", 2)
         self.seed = check_seed(seed)
 

@@ -10,11 +10,11 @@ from scipy.spatial import cKDTree
 from scipy.stats import rankdata
 
 from .._threads import limited_threads
-from ..validation import check_bool, check_int, check_seed
+from ..validation import check_bool, check_choice, check_int, check_seed
 from .neighbours import _local_permutation, _max_abs_difference, _neighbour_lists
 from .residuals import _crossfit_residuals
 from ..stats import standardise
-from .result import (CITestResult, _call_docstring, _check_choice, _check_data, _check_min_samples,
+from .result import (CITestResult, _call_docstring, _check_data, _check_min_samples,
                      _permutation_pvalue)
 
 #: Bytes in the largest array of a stack of permuted x counted at once (see _FrenzelPompe.permuted_cmis):
@@ -243,8 +243,10 @@ class KnnCMI:
         self.include_self = check_bool(include_self, "include_self")
         self.k_perm = check_int(k_perm, "k_perm", 2 if self.include_self else 1)
         self.n_permutations = check_int(n_permutations, "n_permutations", 1)
-        self.transform = _check_choice(transform, "transform", ("rank", "standardize"))
-        self.residualize = _check_choice(residualize, "residualize", ("rff", None))
+        self.transform = check_choice(transform, "transform", ("rank", "standardize"))
+        if residualize is not None and residualize != "rff":
+            raise ValueError(f"residualize must be 'rff' or None; got {residualize!r}.")
+        self.residualize = residualize
         self.seed = check_seed(seed)
 
     @_call_docstring("``statistic`` is the CMI estimate in nats (it can be slightly negative).")

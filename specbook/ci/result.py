@@ -66,12 +66,6 @@ def _check_min_samples(n, minimum, test, why):
 
 
 
-def _check_choice(value, name, choices):
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {choices}; got {value!r}.")
-    return value
-
-
 def _call_docstring(returns):
     """Decorator: give a test's ``__call__`` the shared docstring, with `returns` on its result."""
     doc = f"""Test ``x indep y | z``; see the class docstring.
