@@ -72,10 +72,8 @@ def _call_docstring(returns):
 
         Parameters
         ----------
-        x : array-like of shape (n,) or (n, dx)
-        y : array-like of shape (n,) or (n, dy)
-        z : array-like of shape (n,) or (n, dz), optional
-            The conditioning set; None or an empty array for a marginal test.
+        x, y, z
+            As for :func:`specbook.ci.ci_test`.
 
         Returns
         -------

@@ -185,10 +185,9 @@ class AgentVideoWorld:
 
         Parameters
         ----------
-        n : int
-            Number of videos (>= 1).
-        seed : int, default=0
-            Seed of the sampling noise and of the colours, in [0, 2**32).
+        n, seed
+            As for :meth:`specbook.ColliderWorld.sample` (one video per sequence); the seed also
+            draws the colours.
 
         Returns
         -------
