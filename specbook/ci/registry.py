@@ -1,6 +1,7 @@
 """The tests by name (:data:`CI_TESTS`), :func:`ci_test` and the check of a test's result."""
 from __future__ import annotations
 
+import functools
 import inspect
 import numbers
 import warnings
@@ -32,6 +33,12 @@ def _renamed_method(test, method, function):
     return method
 
 
+@functools.lru_cache(maxsize=None)
+def _constructor_options(cls):
+    """Names of the options a CI test class takes (cached: Algorithm 1 asks on every call)."""
+    return [name for name in inspect.signature(cls).parameters]
+
+
 def get_ci_test(test=_NOT_GIVEN, *, method=_NOT_GIVEN, **options):
     """Build a CI test from its name, or pass a user's test through.
 
@@ -61,7 +68,7 @@ def get_ci_test(test=_NOT_GIVEN, *, method=_NOT_GIVEN, **options):
             raise ValueError(f"unknown CI test {test!r}; choose one of {list(CI_TESTS)} or pass a callable "
                              "test(x, y, z) -> CITestResult.")
         cls = CI_TESTS[test]
-        accepted = [name for name in inspect.signature(cls).parameters]
+        accepted = _constructor_options(cls)
         unknown = sorted(set(options) - set(accepted))
         if unknown:
             raise ValueError(f"{test!r} does not take the option(s) {unknown}; it accepts {accepted or 'none'}.")

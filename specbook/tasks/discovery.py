@@ -368,10 +368,10 @@ def discover_tasks(states, tasks, L=2, test="fisherz", alpha=0.05, correction=No
                          "tasks that were not recorded) has none: only the pair test query='collider' can run, "
                          "with the selection in place of the task.")
     if observed:
-        states, tasks = check_states_tasks(states, tasks, L, pairwise=True, caller="Algorithm 1")
+        states, tasks = check_states_tasks(states, tasks, L, min_n=2, pairwise=True, caller="Algorithm 1")
     else:
         no_tasks = np.zeros((np.shape(states)[0] if np.ndim(states) else 0, 1))  # states are checked alone
-        states = check_states_tasks(states, no_tasks, L, pairwise=True, caller="Algorithm 1")[0]
+        states = check_states_tasks(states, no_tasks, L, min_n=2, pairwise=True, caller="Algorithm 1")[0]
         tasks = np.empty((len(states), 0))
     representative = _check_representative(representative, L)
     ci = get_ci_test(test, **test_options)
@@ -400,9 +400,11 @@ def discover_tasks(states, tasks, L=2, test="fisherz", alpha=0.05, correction=No
     if uses_covariance:
         # One covariance, then every test on its sub-blocks: the cost no longer grows with n per test.
         # Small matrices: one BLAS thread is as fast alone and much faster beside other busy processes.
+        mean = data.mean(axis=0)
         with limited_threads(1):
-            cov = np.cov(data, rowvar=False)
-        _check_used_columns(np.sqrt(np.diag(cov)), np.abs(data.mean(axis=0)), used, d, T)
+            centred = data - mean
+            cov = centred.T @ centred / (n - 1)  # numpy.cov's estimate, with the mean the check below needs
+        _check_used_columns(np.sqrt(np.diag(cov)), np.abs(mean), used, d, T)
         _check_duplicates(cov, used, d, T)
     else:
         _check_used_columns(data[:, used].std(axis=0), np.abs(data[:, used]).max(axis=0), used, d, T, subset=True)

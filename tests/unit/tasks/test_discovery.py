@@ -247,6 +247,11 @@ def test_bad_data(strong):
     world, data = strong
     with pytest.raises(ValueError, match="same samples"):
         sb.discover_tasks(data.states[:100], data.tasks, L=2)
+    for tasks in (data.tasks[:1], None):  # one sample: no covariance, and no warning from numpy either
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with pytest.raises(ValueError, match="needs at least n = 2 samples"):
+                sb.discover_tasks(data.states[:1], tasks, L=2)
     with pytest.raises(ValueError, match=r"shape \(n, T, d\)"):
         sb.discover_tasks(data.states[None], data.tasks, L=2)
     bad = data.states.copy()
