@@ -208,7 +208,8 @@ class FisherZ:
         scale = np.sqrt(np.diag(cov)[index])
         correlation = cov[np.ix_(index, index)] / np.outer(scale, scale)
         factor = self._cholesky(correlation[None], [0])[0]  # refuses collinear columns, as the general path does
-        precision = np.linalg.inv(factor).T @ np.linalg.inv(factor)
+        inverse_factor = np.linalg.inv(factor)  # numpy's LAPACK, whose threads discover_tasks limits
+        precision = inverse_factor.T @ inverse_factor
         y_rows = np.arange(len(columns), len(index))
         rows = np.array([[position[c] for c in target] + list(y_rows) for target in targets])
         partial = np.linalg.inv(precision[rows[:, :, None], rows[:, None, :]])  # (x, y) given the rest

@@ -57,6 +57,17 @@ def _check_tasks(tasks, n_tasks):
     return _check_matrix(array.reshape(len(array), -1), "tasks").reshape(array.shape)
 
 
+def _check_sparsity(sparsity, n_tasks):
+    """A float >= 0, or a tuple of `n_tasks` of them (one per task)."""
+    if isinstance(sparsity, (list, tuple, np.ndarray)):
+        values = tuple(check_real(value, f"sparsity[{k}]", low=0) for k, value in enumerate(np.ravel(sparsity)))
+        if np.ndim(sparsity) != 1 or len(values) != n_tasks:
+            raise ValueError(f"sparsity must be one number or one per task (n_tasks = {n_tasks}); got "
+                             f"{np.shape(sparsity)} values.")
+        return values
+    return check_real(sparsity, "sparsity", low=0)
+
+
 def _mlp(n_in, hidden, n_out):
     return nn.Sequential(nn.Linear(n_in, hidden), nn.SiLU(), nn.Linear(hidden, hidden), nn.SiLU(),
                          nn.Linear(hidden, n_out))
@@ -96,11 +107,12 @@ class SpecialistVAE:
     ----------
     n_latents : int, default=8
     n_tasks : int, default=3
-    sparsity : float, default=2.0
+    sparsity : float or sequence of float, default=2.0
         Weight ``lambda`` of the l1 penalty on the mask; 0 gives the generalist. Its scale
         is set by the task likelihood, which is summed over a task's outputs: 2.0 recovers
         the supports of :func:`specbook.worlds.latent.example_world` (three outputs per task); with
-        scalar tasks the same pressure is about a third of it.
+        scalar tasks the same pressure is about a third of it. A sequence of `n_tasks` values
+        gives each task its own weight (the penalty is ``sum_k lambda_k * sum(m_k)``).
     hidden : int, default=64
         Width of the encoder's and decoder's hidden layers.
     task_hidden : int, default=32
@@ -113,6 +125,10 @@ class SpecialistVAE:
     batch_size : int, default=256
     learning_rate : float, default=3e-3
         Adam's initial learning rate (cosine decay to 0 over the epochs).
+    mask_learning_rate : float, optional
+        Adam's initial learning rate for the mask logits alone (same decay); default
+        `learning_rate`. Adam moves a logit by about one learning rate per step whatever the
+        penalty, so this sets how fast a mask entry can close within the epochs.
     mask_threshold : float, default=0.5
         A mask entry above this counts as an open (relevant) latent in :attr:`support_`.
     device : str, default="cpu"
@@ -150,10 +166,10 @@ class SpecialistVAE:
 
     def __init__(self, n_latents=8, n_tasks=3, sparsity=2.0, *, hidden=64, task_hidden=32, beta=1.0,
                  task_weight=1.0, epochs=100, batch_size=256, learning_rate=3e-3, mask_threshold=0.5,
-                 device="cpu", progress=True, seed=0, l1_warmup_epochs=1):
+                 device="cpu", progress=True, seed=0, l1_warmup_epochs=1, mask_learning_rate=None):
         self.n_latents = check_int(n_latents, "n_latents", 1)
         self.n_tasks = check_int(n_tasks, "n_tasks", 1)
-        self.sparsity = check_real(sparsity, "sparsity", low=0)
+        self.sparsity = _check_sparsity(sparsity, self.n_tasks)
         self.hidden = check_int(hidden, "hidden", 1)
         self.task_hidden = check_int(task_hidden, "task_hidden", 1)
         self.beta = check_real(beta, "beta", low=0)
@@ -161,6 +177,8 @@ class SpecialistVAE:
         self.epochs = check_int(epochs, "epochs", 1)
         self.batch_size = check_int(batch_size, "batch_size", 1)
         self.learning_rate = check_real(learning_rate, "learning_rate", low=0, open_low=True)
+        self.mask_learning_rate = (None if mask_learning_rate is None else
+                                   check_real(mask_learning_rate, "mask_learning_rate", low=0, open_low=True))
         self.mask_threshold = check_real(mask_threshold, "mask_threshold", low=0, high=1, open_high=True)
         self.device = str(check_device(device))
         self.progress = check_bool(progress, "progress")
@@ -243,14 +261,22 @@ class SpecialistVAE:
             self.network_ = _Network(self.obs_dim_, self.n_latents, self.n_tasks, u.shape[2], self.hidden,
                                      self.task_hidden).to(self.device)
         generator = torch.Generator(device=self.device).manual_seed(self.seed)
-        optimiser = adam(self.network_.parameters(), lr=self.learning_rate)
+        if self.mask_learning_rate is None:
+            optimiser = adam(self.network_.parameters(), lr=self.learning_rate)
+        else:
+            mask = self.network_.heads.mask_logits
+            rest = [parameter for parameter in self.network_.parameters() if parameter is not mask]
+            optimiser = adam([{"params": rest}, {"params": [mask], "lr": self.mask_learning_rate}],
+                             lr=self.learning_rate)
+        weights = None if isinstance(self.sparsity, float) else torch.tensor(self.sparsity, device=self.device)
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=self.epochs)
         n = len(x)
         self.history_ = []
         start = time.perf_counter()
         bar = progress_bar(range(self.epochs), progress=self.progress, desc="SpecialistVAE", unit="epoch")
         for epoch_index in bar:
-            self._l1_weight = 0.0 if epoch_index < self.l1_warmup_epochs else self.sparsity
+            self._l1_weight = 0.0 if epoch_index < self.l1_warmup_epochs else (
+                self.sparsity if weights is None else weights[:, None])
             totals = np.zeros(5)
             order = torch.randperm(n, generator=generator, device=self.device)
             for batch in order.split(self.batch_size):
@@ -282,7 +308,8 @@ class SpecialistVAE:
         gated = net.heads.gate(z, self._noise((len(z), self.n_tasks, self.n_latents), generator))
         task_log_sd = net.task_log_sd.clamp(min=_MIN_LOG_SD)
         task = (0.5 * ((u - net.heads(gated)) / task_log_sd.exp()) ** 2 + task_log_sd).sum(dim=(1, 2)).mean()
-        l1 = self._l1_weight * net.heads.mask().sum()
+        l1 = (self._l1_weight * net.heads.mask()).sum() if isinstance(self._l1_weight, torch.Tensor) else (
+            self._l1_weight * net.heads.mask().sum())
         loss = reconstruction + self.beta * kl + self.task_weight * task + l1
         return loss, reconstruction, kl, task, l1
 

@@ -115,7 +115,7 @@ BAD_INPUTS = {
     "duplicated state column": (lambda: discover_tasks(_duplicated_step(DATA.states), DATA.tasks),
                                 "step 4 and step 6 are copies"),
     "constant task": (lambda: discover_tasks(DATA.states, np.ones((300, 2))), r"constant columns \(task 1"),
-    "empty states": (lambda: discover_tasks(np.empty((0, 8)), np.empty((0, 2))), "at least n = 1 samples"),
+    "empty states": (lambda: discover_tasks(np.empty((0, 8)), np.empty((0, 2))), "at least n = 2 samples"),
     "complex states": (lambda: discover_tasks(DATA.states * 1j, DATA.tasks), "states must hold real numbers"),
     "user test nan p-value": (lambda: discover_tasks(DATA.states, DATA.tasks, test=_user_test(np.nan)),
                               r"returned the p-value nan; a p-value must be a number in \[0, 1\]"),

@@ -75,6 +75,24 @@ def test_warns_naming_a_task_no_better_than_its_mean(data):
     assert model.task_r2_[2] <= 0.01 < model.task_r2_[:2].min()
 
 
+def test_per_task_sparsity_presses_only_the_tasks_it_names(data):
+    model = _fit(data, epochs=30, sparsity=[0.0, 50.0, 0.0], learning_rate=0.02, mask_learning_rate=0.2)
+    assert model.sparsity == (0.0, 50.0, 0.0)
+    rows = model.mask_.sum(axis=1)
+    assert rows[1] < 0.5 * min(rows[0], rows[2])
+    assert model.history_[-1]["l1"] == pytest.approx(50.0 * model.mask_[1].sum(), rel=0.1)
+    same = _fit(data, sparsity=[2.0, 2.0, 2.0])
+    assert np.allclose(same.mask_, _fit(data, sparsity=2.0).mask_, atol=1e-6)  # one value per task = one value
+
+
+def test_a_faster_mask_learning_rate_closes_the_mask_sooner(data):
+    slow = _fit(data, epochs=10, sparsity=2.0)
+    fast = _fit(data, epochs=10, sparsity=2.0, mask_learning_rate=0.03)
+    assert fast.mask_.sum() < slow.mask_.sum() - 1
+    assert np.array_equal(_fit(data, sparsity=2.0, mask_learning_rate=3e-3).mask_.round(5),
+                          _fit(data, sparsity=2.0).mask_.round(5))  # the default rate, given explicitly
+
+
 def test_task_map_is_differentiable_and_matches_predictions(data):
     model = _fit(data)
     z = model.transform(data.obs[:50])
@@ -96,6 +114,10 @@ def test_task_map_is_differentiable_and_matches_predictions(data):
     ({"learning_rate": 0}, "learning_rate"),
     ({"mask_threshold": 1.0}, "mask_threshold"),
     ({"batch_size": 2.5}, "batch_size"),
+    ({"sparsity": [1.0, 2.0]}, r"sparsity must be one number or one per task \(n_tasks = 3\)"),
+    ({"sparsity": [1.0, -2.0, 0.0]}, r"sparsity\[1\]"),
+    ({"sparsity": [[1.0, 2.0, 3.0]]}, "one per task"),
+    ({"mask_learning_rate": 0}, "mask_learning_rate"),
 ])
 def test_bad_constructor_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
