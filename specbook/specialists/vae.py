@@ -235,16 +235,17 @@ class SpecialistVAE:
 
     def _warn_about_tasks(self):
         empty = ~self.support_.any(axis=1)
+        weight = [self.sparsity] * self.n_tasks if isinstance(self.sparsity, float) else self.sparsity
         for k in range(self.n_tasks):
             if empty[k]:
                 warnings.warn(f"SpecialistVAE: task {k}'s support came out empty (every mask entry at or below "
                               f"mask_threshold = {self.mask_threshold}), so it is predicted by its mean (R^2 "
-                              f"{self.task_r2_[k]:.2f}): lower sparsity (now {self.sparsity}) or train longer.",
+                              f"{self.task_r2_[k]:.2f}): lower sparsity (now {weight[k]:g}) or train longer.",
                               UserWarning, stacklevel=3)
             elif self.task_r2_[k] <= NO_BETTER_THAN_THE_MEAN:
                 warnings.warn(f"SpecialistVAE: task {k} is predicted no better than by its mean (R^2 "
                               f"{self.task_r2_[k]:.2f} on the training data, {int(self.support_[k].sum())} open "
-                              f"latents): lower sparsity (now {self.sparsity}), train longer, or check that the task "
+                              f"latents): lower sparsity (now {weight[k]:g}), train longer, or check that the task "
                               "depends on the observations.", UserWarning, stacklevel=3)
 
     def _check_size(self, obs_dim, task_dim):

@@ -61,7 +61,7 @@ def test_task_r2_is_the_training_fit_and_agrees_with_predict_tasks(data):
 
 
 def test_warns_naming_a_task_whose_support_comes_out_empty(data):
-    with pytest.warns(UserWarning, match=r"task \d's support came out empty .* lower sparsity \(now 200.0\)"):
+    with pytest.warns(UserWarning, match=r"task \d's support came out empty .* lower sparsity \(now 200\)"):
         model = _fit(data, epochs=30, sparsity=200.0, learning_rate=0.1)
     assert not model.support_.any(axis=1).all()
 
