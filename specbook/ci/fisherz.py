@@ -117,21 +117,8 @@ class FisherZ:
             Bartlett's chi-square statistic for vector queries.
         pvalues : ndarray of shape (len(queries),)
         """
-        cov = as_real_array(cov, "cov")
-        if cov.ndim != 2 or cov.shape[0] != cov.shape[1]:
-            raise ValueError(f"cov must be a square matrix; got shape {cov.shape}.")
-        if not np.all(np.isfinite(cov)):
-            raise ValueError("cov contains NaN or inf.")
-        if not np.allclose(cov, cov.T, rtol=1e-8, atol=1e-12 * np.abs(cov).max()):
-            raise ValueError("cov must be symmetric (a covariance matrix).")
+        correlation = self._correlation(cov)
         n = check_int(n, "n", 1)
-        variances = np.diag(cov)
-        if np.any(variances <= 0):
-            raise ValueError(f"cov has a non-positive variance at column {np.flatnonzero(variances <= 0)[0]} "
-                             "(a constant variable); drop it.")
-        scale = np.sqrt(variances)
-        correlation = cov / np.outer(scale, scale)
-
         if isinstance(queries, (str, bytes)) or not hasattr(queries, "__iter__"):
             raise ValueError(f"queries must be a list of (x_idx, y_idx, z_idx) tuples; got {queries!r}.")
         queries = list(queries)
@@ -189,7 +176,7 @@ class FisherZ:
         -------
         statistics, pvalues : ndarray of shape (len(targets),)
         """
-        cov = as_real_array(cov, "cov")
+        correlation = self._correlation(cov)
         n = check_int(n, "n", 1)
         columns, y_idx = [int(c) for c in columns], list(_index_tuple(y_idx))
         targets = [list(_index_tuple(target)) for target in targets]
@@ -205,9 +192,11 @@ class FisherZ:
         dz = len(columns) - dx
         self._check_n(n, dx, dy, dz)
         index = np.array(columns + y_idx)
-        scale = np.sqrt(np.diag(cov)[index])
-        correlation = cov[np.ix_(index, index)] / np.outer(scale, scale)
-        factor = self._cholesky(correlation[None], [0])[0]  # refuses collinear columns, as the general path does
+        if index.min() < 0 or index.max() >= len(correlation):
+            raise ValueError(f"columns and y_idx must be column indices in 0..{len(correlation) - 1} "
+                             f"(cov is {len(correlation)} x {len(correlation)}).")
+        # refuses collinear columns, as the general path does
+        factor = self._cholesky(correlation[np.ix_(index, index)][None], [0])[0]
         inverse_factor = np.linalg.inv(factor)  # numpy's LAPACK, whose threads discover_tasks limits
         precision = inverse_factor.T @ inverse_factor
         y_rows = np.arange(len(columns), len(index))
@@ -215,6 +204,23 @@ class FisherZ:
         partial = np.linalg.inv(precision[rows[:, :, None], rows[:, None, :]])  # (x, y) given the rest
         partial = (partial + np.swapaxes(partial, 1, 2)) / 2
         return self._from_cholesky(self._cholesky(partial, list(range(len(targets)))), n - dz, dx, dy, 0)
+
+    @staticmethod
+    def _correlation(cov):
+        """`cov` checked (square, finite, symmetric, positive variances) and scaled to a correlation matrix."""
+        cov = as_real_array(cov, "cov")
+        if cov.ndim != 2 or cov.shape[0] != cov.shape[1]:
+            raise ValueError(f"cov must be a square matrix; got shape {cov.shape}.")
+        if not np.all(np.isfinite(cov)):
+            raise ValueError("cov contains NaN or inf.")
+        if not np.allclose(cov, cov.T, rtol=1e-8, atol=1e-12 * np.abs(cov).max()):
+            raise ValueError("cov must be symmetric (a covariance matrix).")
+        variances = np.diag(cov)
+        if np.any(variances <= 0):
+            raise ValueError(f"cov has a non-positive variance at column {np.flatnonzero(variances <= 0)[0]} "
+                             "(a constant variable); drop it.")
+        scale = np.sqrt(variances)
+        return cov / np.outer(scale, scale)
 
     @staticmethod
     def _check_n(n, dx, dy, dz):

@@ -1,1 +1,2 @@
-"""What the chapters orchestrate: the structure benchmark's trials and the pixels-to-tasks trials."""
+"""What the chapters orchestrate: the structure benchmark's trials, the sparsity trials over a family of
+task-latent worlds, and the pixels-to-tasks trials."""

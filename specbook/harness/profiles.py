@@ -66,6 +66,14 @@ class Profile:
         samples than GCM's; timings in ``benchmarks/results/citests.md``).
     knn_runs : int
         Worlds (seeds) of that panel.
+    family_worlds : int
+        Worlds of chapter 7's family (``random_task_latent_worlds``), on which the l1 weight
+        chosen from the data is compared with fixed ones.
+    family_samples : int
+        Training samples per world of that family.
+    family_epochs : int
+        Epochs of each VAE fitted on that family (mini-batches of 64, as in
+        ``benchmarks/sparsity_auto.py``).
     vae_epochs : int or None
         Epochs of chapters 6 and 7's VAEs; None: `train_epochs`.
     vae_batch_size : int
@@ -98,6 +106,9 @@ class Profile:
     critic_epochs: int = 20
     knn_samples: int = 2_000
     knn_runs: int = 2
+    family_worlds: int = 20
+    family_samples: int = 4_000
+    family_epochs: int = 40
     vae_epochs: int | None = None
     vae_batch_size: int = 256
     vae_learning_rate: float = 3e-3
@@ -121,12 +132,13 @@ class Profile:
 PROFILES: dict[str, Profile] = {
     "smoke": Profile("smoke", n_samples=2_000, n_runs=2, n_worlds=200, cell_timeout=300, sweep_stride=3, train_epochs=5,
                      gan_steps=30, video_samples=150, video_train=60, video_seeds=1, encoder_epochs=1, critic_epochs=2,
-                     knn_samples=400, knn_runs=1, vae_epochs=15, vae_batch_size=64, vae_learning_rate=1e-2),
+                     knn_samples=400, knn_runs=1, vae_epochs=15, vae_batch_size=64, vae_learning_rate=1e-2,
+                     family_worlds=1, family_samples=1_000, family_epochs=10),
     "book": Profile("book", n_samples=10_000, n_runs=5, n_worlds=12_500, cell_timeout=1_800, train_epochs=100,
                     n_jobs=2, gan_steps=5_000),
     "full": Profile("full", n_samples=10_000, n_runs=10, n_worlds=25_000, cell_timeout=3_600, train_epochs=200,
                     n_jobs=2, gan_steps=15_000, gan_seeds=3, video_samples=5_000, video_train=2_000, video_seeds=10,
-                    encoder_epochs=20, critic_epochs=50, knn_runs=10),
+                    encoder_epochs=20, critic_epochs=50, knn_runs=10, family_worlds=40),
 }
 
 

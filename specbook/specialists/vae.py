@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from .masking import MaskedTaskHeads
+from .sparsity_path import MASK_LEARNING_RATE_FACTOR, fit_auto
 from .._torch import adam, one_thread
 from ..progress import progress_bar
 from ..validation import as_real_array, check_bool, check_device, check_int, check_memory, check_real, check_seed
@@ -25,6 +26,7 @@ __all__ = ["SpecialistVAE"]
 
 #: A task whose training R^2 is at most this is reported as predicted no better than by its mean.
 NO_BETTER_THAN_THE_MEAN = 0.01
+_MIN_AUTO_SAMPLES = 50        # sparsity="auto" holds out a fifth: at least 10 samples to score the tasks on
 _MIN_LOG_SD = math.log(1e-2)  # floor of the learned noise levels, so the likelihood stays bounded
 
 
@@ -58,7 +60,11 @@ def _check_tasks(tasks, n_tasks):
 
 
 def _check_sparsity(sparsity, n_tasks):
-    """A float >= 0, or a tuple of `n_tasks` of them (one per task)."""
+    """A float >= 0, a tuple of `n_tasks` of them (one per task), or ``"auto"``."""
+    if isinstance(sparsity, str):
+        if sparsity != "auto":
+            raise ValueError(f"sparsity must be a number >= 0, one per task, or 'auto'; got {sparsity!r}.")
+        return sparsity
     if isinstance(sparsity, (list, tuple, np.ndarray)):
         values = tuple(check_real(value, f"sparsity[{k}]", low=0) for k, value in enumerate(np.ravel(sparsity)))
         if np.ndim(sparsity) != 1 or len(values) != n_tasks:
@@ -107,12 +113,18 @@ class SpecialistVAE:
     ----------
     n_latents : int, default=8
     n_tasks : int, default=3
-    sparsity : float or sequence of float, default=2.0
+    sparsity : float, sequence of float, or "auto", default=2.0
         Weight ``lambda`` of the l1 penalty on the mask; 0 gives the generalist. Its scale
         is set by the task likelihood, which is summed over a task's outputs: 2.0 recovers
         the supports of :func:`specbook.worlds.latent.example_world` (three outputs per task); with
         scalar tasks the same pressure is about a third of it. A sequence of `n_tasks` values
         gives each task its own weight (the penalty is ``sum_k lambda_k * sum(m_k)``).
+        ``"auto"`` chooses one weight per task from the data, without the true supports: a
+        fifth of the samples is held out, a warm-started path of weights is walked while each
+        task's held-out error is watched, each task keeps the last weight before its error
+        rose, and the model is refitted on the other four fifths with those weights, halving
+        the weight of a task whose held-out error is then out of tolerance
+        (:mod:`specbook.specialists.sparsity_path` gives the rule; it costs about 2 to 4 fits).
     hidden : int, default=64
         Width of the encoder's and decoder's hidden layers.
     task_hidden : int, default=32
@@ -127,8 +139,9 @@ class SpecialistVAE:
         Adam's initial learning rate (cosine decay to 0 over the epochs).
     mask_learning_rate : float, optional
         Adam's initial learning rate for the mask logits alone (same decay); default
-        `learning_rate`. Adam moves a logit by about one learning rate per step whatever the
-        penalty, so this sets how fast a mask entry can close within the epochs.
+        `learning_rate`, or 3 times it with ``sparsity="auto"``. Adam moves a logit by about
+        one learning rate per step whatever the penalty, so this sets how fast a mask entry
+        can close within the epochs.
     mask_threshold : float, default=0.5
         A mask entry above this counts as an open (relevant) latent in :attr:`support_`.
     device : str, default="cpu"
@@ -149,12 +162,24 @@ class SpecialistVAE:
         The fitted mask ``M``, entries in (0, 1).
     support_ : ndarray of shape (n_tasks, n_latents), bool
         ``mask_ > mask_threshold``.
+    sparsity_ : float or tuple of float
+        The l1 weight the model was fitted with: `sparsity`, or the chosen one per task.
+    sparsity_path_ : pandas.DataFrame
+        With ``sparsity="auto"`` only: one row per (level, task) of the path - ``stage``
+        ``"path"``, ``level`` (0 is the warm-up at 0), ``sparsity``, ``support_size``, the
+        held-out ``task_error`` (mean squared error of the standardised outputs) and
+        ``task_error_se``, the held-out ``reconstruction_error``, and whether the task is
+        ``frozen`` - then a row per task for each refit (``stage`` ``"refit"``, then
+        ``"refit 2"`` and ``"refit 3"`` when a task's error was out of tolerance after the
+        previous one and its weight was halved; ``level`` missing).
     history_ : list of dict
         Per epoch: mean ``loss``, ``reconstruction``, ``kl``, ``task`` and ``l1`` terms.
     task_r2_ : ndarray of shape (n_tasks,)
         Each task's R^2 on the training data (predicted from the posterior means, averaged over
-        its outputs): 0 is no better than predicting the mean.
+        its outputs): 0 is no better than predicting the mean. With ``sparsity="auto"``, on
+        the four fifths the final model was fitted on.
     fit_seconds_ : float
+        With ``sparsity="auto"``, the path and every refit together.
 
     Warns
     -----
@@ -219,11 +244,25 @@ class SpecialistVAE:
         u = self._tensor((tasks - self._task_mean) / self._task_scale)
 
         with one_thread(self.device):
-            self._train(x, u)
+            if self.sparsity == "auto":
+                x, u = self._fit_auto(x, u)
+            else:
+                self.sparsity_ = self.sparsity
+                self._train(x, u)
             self.network_.eval()
             self.task_r2_ = self._task_r2(x, u)
         self._warn_about_tasks()
         return self
+
+    def _fit_auto(self, x, u):
+        """Choose each task's weight on a held-out fifth, refit on the rest; return the rest (x, u)."""
+        if len(x) < _MIN_AUTO_SAMPLES:
+            raise ValueError(f'sparsity="auto" holds out a fifth of the samples to choose the weights and needs at '
+                             f"least {_MIN_AUTO_SAMPLES} samples; got {len(x)}. Give more samples or a number.")
+        start = time.perf_counter()
+        x, u = fit_auto(self, x, u)
+        self.fit_seconds_ = time.perf_counter() - start
+        return x, u
 
     def _task_r2(self, x, u):
         """Per task, 1 - mean squared error / variance of the standardised outputs (variance 1)."""
@@ -235,7 +274,7 @@ class SpecialistVAE:
 
     def _warn_about_tasks(self):
         empty = ~self.support_.any(axis=1)
-        weight = [self.sparsity] * self.n_tasks if isinstance(self.sparsity, float) else self.sparsity
+        weight = [self.sparsity_] * self.n_tasks if isinstance(self.sparsity_, float) else self.sparsity_
         for k in range(self.n_tasks):
             if empty[k]:
                 warnings.warn(f"SpecialistVAE: task {k}'s support came out empty (every mask entry at or below "
@@ -256,20 +295,29 @@ class SpecialistVAE:
         check_memory(4 * 4 * parameters, "SpecialistVAE's networks",
                      fix="use fewer hidden units, latents or tasks, or a smaller batch_size")
 
-    def _train(self, x, u):
+    def _build_network(self, task_dim):
+        """A new network, initialised from the seed alone."""
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
-            self.network_ = _Network(self.obs_dim_, self.n_latents, self.n_tasks, u.shape[2], self.hidden,
+            self.network_ = _Network(self.obs_dim_, self.n_latents, self.n_tasks, task_dim, self.hidden,
                                      self.task_hidden).to(self.device)
+
+    def _optimiser(self):
+        mask_learning_rate = self.mask_learning_rate
+        if mask_learning_rate is None and self.sparsity == "auto":
+            mask_learning_rate = MASK_LEARNING_RATE_FACTOR * self.learning_rate
+        if mask_learning_rate is None:
+            return adam(self.network_.parameters(), lr=self.learning_rate)
+        mask = self.network_.heads.mask_logits
+        rest = [parameter for parameter in self.network_.parameters() if parameter is not mask]
+        return adam([{"params": rest}, {"params": [mask], "lr": mask_learning_rate}], lr=self.learning_rate)
+
+    def _train(self, x, u):
+        """Fit a new network with the weights `sparsity_`."""
+        self._build_network(u.shape[2])
         generator = torch.Generator(device=self.device).manual_seed(self.seed)
-        if self.mask_learning_rate is None:
-            optimiser = adam(self.network_.parameters(), lr=self.learning_rate)
-        else:
-            mask = self.network_.heads.mask_logits
-            rest = [parameter for parameter in self.network_.parameters() if parameter is not mask]
-            optimiser = adam([{"params": rest}, {"params": [mask], "lr": self.mask_learning_rate}],
-                             lr=self.learning_rate)
-        weights = None if isinstance(self.sparsity, float) else torch.tensor(self.sparsity, device=self.device)
+        optimiser = self._optimiser()
+        weights = None if isinstance(self.sparsity_, float) else torch.tensor(self.sparsity_, device=self.device)
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=self.epochs)
         n = len(x)
         self.history_ = []
@@ -277,7 +325,7 @@ class SpecialistVAE:
         bar = progress_bar(range(self.epochs), progress=self.progress, desc="SpecialistVAE", unit="epoch")
         for epoch_index in bar:
             self._l1_weight = 0.0 if epoch_index < self.l1_warmup_epochs else (
-                self.sparsity if weights is None else weights[:, None])
+                self.sparsity_ if weights is None else weights[:, None])
             totals = np.zeros(5)
             order = torch.randperm(n, generator=generator, device=self.device)
             for batch in order.split(self.batch_size):

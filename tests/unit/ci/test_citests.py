@@ -198,7 +198,21 @@ def test_given_the_rest_refuses_what_the_general_path_refuses():
         test.pvalues_given_the_rest(cov, 50, [0, 1], [[2]], 3)
     with pytest.raises(ValueError, match="too small for fisherz"):
         test.pvalues_given_the_rest(cov, 4, [0, 1, 2], [[0]], 3)
+    with pytest.raises(ValueError, match="0..4"):
+        test.pvalues_given_the_rest(cov, 50, [0, 7], [[0]], 3)
     assert [len(a) for a in test.pvalues_given_the_rest(cov, 50, [0, 1], [], 3)] == [0, 0]
+
+
+@pytest.mark.parametrize("method, args", [("pvalues_from_covariance", (50, [(0, 1, (2,))])),
+                                          ("pvalues_given_the_rest", (50, [0, 1], [[0]], 2))])
+@pytest.mark.parametrize("mend, message", [(lambda c: c.__setitem__((1, 1), np.nan), "NaN or inf"),
+                                           (lambda c: c.__setitem__((0, 1), 5.0), "symmetric"),
+                                           (lambda c: c.__setitem__((2, 2), 0.0), "non-positive variance")])
+def test_both_covariance_paths_check_cov_alike(method, args, mend, message):
+    cov = np.cov(np.random.default_rng(0).standard_normal((50, 4)), rowvar=False)
+    mend(cov)
+    with pytest.raises(ValueError, match=message):
+        getattr(FisherZ(), method)(cov, *args)
 
 
 # ----------------------------------------------------------------------------------------- GCM

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 import specbook as sb
-from specbook.worlds.latent import EXAMPLE_SUPPORTS
+from specbook.worlds.latent import EXAMPLE_SUPPORTS, example_world
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +118,7 @@ def test_task_map_is_differentiable_and_matches_predictions(data):
     ({"sparsity": [1.0, -2.0, 0.0]}, r"sparsity\[1\]"),
     ({"sparsity": [[1.0, 2.0, 3.0]]}, "one per task"),
     ({"mask_learning_rate": 0}, "mask_learning_rate"),
+    ({"sparsity": "automatic"}, "'auto'"),
 ])
 def test_bad_constructor_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -160,3 +161,71 @@ def test_vector_tasks_keep_their_shape():
     assert model.task_map(torch.zeros(5, 8)).shape == (5, 9)
     with pytest.raises(ValueError, match="ndim"):
         model.fit(sample.obs, sample.tasks[..., None])
+
+
+@pytest.fixture(scope="module")
+def auto_model():
+    # chapter 7's world (vector tasks), with enough samples and steps for the path to see the supports (about 8 s)
+    data = example_world(seed=0).sample(n=4000, seed=1)
+    return _fit(data, sparsity="auto", epochs=40, batch_size=64)
+
+
+def test_auto_sparsity_reports_its_path_and_the_chosen_weights(auto_model):
+    path = auto_model.sparsity_path_
+    assert isinstance(auto_model.sparsity_, tuple) and len(auto_model.sparsity_) == 3
+    assert {"stage", "level", "task", "sparsity", "support_size", "task_error", "task_error_se",
+            "reconstruction_error", "frozen"} <= set(path.columns)
+    walked = path[path.stage == "path"]
+    assert walked.groupby("level").size().eq(3).all() and walked.level.min() == 0
+    assert list(walked[walked.level == 0].sparsity) == [0.0] * 3
+    assert set(path.stage) - {"path"} <= {"refit", "refit 2", "refit 3"} and "refit" in set(path.stage)
+    final = path[path.stage == path.stage.iloc[-1]]
+    assert tuple(final.sparsity) == auto_model.sparsity_
+    assert list(final.support_size) == auto_model.support_.sum(axis=1).tolist()
+    # every chosen weight is one the path walked, halved once per refit after the first at most
+    walked_values = set(walked.sparsity.round(12))
+    assert all(any(round(2 ** halvings * value, 12) in walked_values for halvings in range(3))
+               for value in auto_model.sparsity_)
+    assert auto_model.fit_seconds_ > 0 and len(auto_model.history_) == 40
+
+
+def test_auto_sparsity_freezes_a_task_at_the_level_before_its_error_rose(auto_model):
+    walked = auto_model.sparsity_path_.query("stage == 'path'")
+    levels = sorted(walked.level.unique())
+    for task, rows in walked.groupby("task"):
+        rows = rows.set_index("level")
+        frozen_at = rows.index[rows.frozen].min() if rows.frozen.any() else None
+        if frozen_at is None:
+            assert rows.sparsity.iloc[-1] == sb.specialists.sparsity_path.PATH_SPARSITIES[-1] or len(levels) < 10
+            continue
+        before = rows.loc[:frozen_at - 1]
+        best = before.loc[before.task_error.idxmin()]
+        assert rows.loc[frozen_at, "task_error"] > best.task_error + max(3 * best.task_error_se, 0.5 * best.task_error)
+        chosen = auto_model.sparsity_path_.query("stage == 'refit' and task == @task").sparsity.item()
+        assert chosen == rows.loc[frozen_at - 1, "sparsity"]
+
+
+def test_auto_sparsity_recovers_the_example_supports(auto_model):
+    assert auto_model.support_.sum(axis=1).tolist() == [len(block) for block in EXAMPLE_SUPPORTS]
+    assert 0 < min(auto_model.sparsity_) and max(auto_model.sparsity_) < 10  # chosen inside the path
+
+
+def test_auto_sparsity_is_deterministic_under_a_seed(data):
+    small = sb.LatentSample(data.latents[:300], data.obs[:300], data.tasks[:300])
+    first, second = (_fit(small, sparsity="auto", epochs=5, seed=2) for _ in range(2))
+    assert first.sparsity_ == second.sparsity_ and first.sparsity_path_.equals(second.sparsity_path_)
+    assert np.array_equal(first.mask_, second.mask_)
+
+
+def test_auto_sparsity_refuses_too_few_samples(data):
+    with pytest.raises(ValueError, match="at least 50 samples"):
+        _fit(sb.LatentSample(data.latents[:40], data.obs[:40], data.tasks[:40]), sparsity="auto")
+
+
+def test_held_out_split_is_a_seeded_partition():
+    from specbook.specialists.sparsity_path import held_out_split
+
+    fit, held_out = held_out_split(100, seed=0)
+    assert len(held_out) == 20 and sorted(np.concatenate([fit, held_out]).tolist()) == list(range(100))
+    assert np.array_equal(held_out, held_out_split(100, seed=0)[1])
+    assert not np.array_equal(held_out, held_out_split(100, seed=1)[1])
