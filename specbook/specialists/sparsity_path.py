@@ -7,8 +7,9 @@ here (our design) needs no true supports:
 
 1. Hold out a fifth of the samples.
 2. Train at ``lambda = 0`` for a fifth of the epochs (the latents form), then walk a geometric
-   path of lambdas, :data:`PATH_SPARSITIES`, a tenth of the epochs per level, warm-started: the
-   mask closes gradually while the representation aligns with it, instead of in one jump.
+   path of lambdas, :data:`PATH_SPARSITIES`, a tenth of the epochs per level (at least one each:
+   with fewer than 10 epochs the path costs more than a fit), warm-started: the mask closes
+   gradually while the representation aligns with it, instead of in one jump.
 3. After each level, score every task on the held-out samples (its mean squared error, as it is
    trained: closed latents replaced by noise). A task whose error rises past its best so far by
    more than ``max(FREEZE_STANDARD_ERRORS * SE, FREEZE_RELATIVE * best)`` has lost a latent it

@@ -241,7 +241,7 @@ class TaskLatentWorld:
         else:
             sizes = [int(rng.integers(self.support_size[0], self.support_size[1] + 1)) for _ in range(self.n_tasks)]
         if not self.disjoint_supports:
-            return [sorted(rng.choice(self.n_latents, size, replace=False)) for size in sizes]
+            return _independent(rng, sizes, self.n_latents)
         if sum(sizes) > self.n_latents:
             raise ValueError(f"disjoint supports of sizes {sizes} need {sum(sizes)} latents, more than n_latents = "
                              f"{self.n_latents}: raise n_latents, draw smaller supports or allow overlaps.")
@@ -455,8 +455,7 @@ def _random_task_latent_worlds(n_worlds, tasks, seed):
         n_tasks = int(rng.integers(1, 4))
         sizes = rng.integers(1, min(4, n_latents - 1) + 1, size=n_tasks)
         disjoint = bool(rng.random() < 0.5) and sizes.sum() <= n_latents
-        supports = (_disjoint(rng, sizes, n_latents) if disjoint else
-                    [sorted(rng.choice(n_latents, int(size), replace=False)) for size in sizes])
+        supports = (_disjoint if disjoint else _independent)(rng, sizes, n_latents)
         yield TaskLatentWorld(
             n_latents=n_latents, n_tasks=n_tasks, supports=supports,
             obs_dim=int(rng.integers(n_latents, 3 * n_latents + 1)), mixing="mlp",
@@ -466,6 +465,11 @@ def _random_task_latent_worlds(n_worlds, tasks, seed):
             task_dim=1 if tasks == "scalar" else max(2, int(sizes.max()) + int(rng.integers(0, 2))),
             seed=int(rng.integers(2**32)),
         )
+
+
+def _independent(rng, sizes, n_latents):
+    """Supports of the given sizes, each drawn on its own (so they may overlap)."""
+    return [sorted(rng.choice(n_latents, int(size), replace=False)) for size in sizes]
 
 
 def _disjoint(rng, sizes, n_latents):
