@@ -17,7 +17,7 @@ irrelevant blocks is averaged over the exact pairs.
 
     python benchmarks/sparsity_auto.py [--worlds 24] [--tasks vector] [--workers 2]
 
-The table is printed and written to ``benchmarks/results/sparsity_auto[_scalar].md``.
+The table is printed and written to ``benchmarks/results/sparsity_auto[_scalar][_n<n>].md``.
 """
 from __future__ import annotations
 
@@ -96,7 +96,7 @@ def main():
     ]
     text = "\n".join(lines) + "\n"
     print(text)
-    name = "sparsity_auto.md" if args.tasks == "vector" else "sparsity_auto_scalar.md"
+    name = f"sparsity_auto{'_scalar' if args.tasks == 'scalar' else ''}{'' if args.n == 4_000 else f'_n{args.n}'}.md"
     out = ROOT / "benchmarks" / "results" / name
     out.write_text(text)
     print(f"written to {out}")
