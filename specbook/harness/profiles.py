@@ -68,7 +68,10 @@ class Profile:
         Worlds (seeds) of that panel.
     family_worlds : int
         Worlds of chapter 7's family (``random_task_latent_worlds``), on which the l1 weight
-        chosen from the data is compared with fixed ones.
+        chosen from the data is compared with fixed ones. Each costs about 24 s of CPU at the
+        book profile (four arms, one of them a path and refits); with 20 the book run took
+        1,173 s against 761 s, so the book profile keeps 8 and ``benchmarks/sparsity_auto.py``
+        runs 24.
     family_samples : int
         Training samples per world of that family.
     family_epochs : int
@@ -106,7 +109,7 @@ class Profile:
     critic_epochs: int = 20
     knn_samples: int = 2_000
     knn_runs: int = 2
-    family_worlds: int = 20
+    family_worlds: int = 8
     family_samples: int = 4_000
     family_epochs: int = 40
     vae_epochs: int | None = None
