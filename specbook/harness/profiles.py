@@ -70,8 +70,9 @@ class Profile:
         Worlds of chapter 7's family (``random_task_latent_worlds``), on which the l1 weight
         chosen from the data is compared with fixed ones. Each costs about 24 s of CPU at the
         book profile (four arms, one of them a path and refits); with 20 the book run took
-        1,173 s against 761 s, so the book profile keeps 8 and ``benchmarks/sparsity_auto.py``
-        runs 24.
+        1,173 s against 761 s, and with 8 CI took 34 min, so the book profile keeps 4 (a
+        glimpse; the evidence is ``benchmarks/sparsity_auto.py``'s 24 worlds and the full
+        profile's 40).
     family_samples : int
         Training samples per world of that family.
     family_epochs : int
@@ -109,7 +110,7 @@ class Profile:
     critic_epochs: int = 20
     knn_samples: int = 2_000
     knn_runs: int = 2
-    family_worlds: int = 8
+    family_worlds: int = 4
     family_samples: int = 4_000
     family_epochs: int = 40
     vae_epochs: int | None = None

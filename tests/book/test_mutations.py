@@ -45,16 +45,16 @@ MUTATIONS = {
 
         ci.GCM.__call__ = mutated
         """, ("09_pixels_to_tasks/gcm_map_frames", "map_chance")),
-    # (b) the l1 penalty is gone: every SpecialistVAE is fitted with sparsity 0
+    # (b) the l1 penalty is gone from the loss of every SpecialistVAE (fixed weights and sparsity="auto" alike)
     "no_l1_penalty": ("07_sparsity_tightening", """
         from specbook.specialists import vae
-        original = vae.SpecialistVAE.fit
+        original = vae.SpecialistVAE._loss_terms
 
-        def mutated(self, obs, tasks):
-            self.sparsity = 0.0
-            return original(self, obs, tasks)
+        def mutated(self, x, u, generator):
+            self._l1_weight = 0.0
+            return original(self, x, u, generator)
 
-        vae.SpecialistVAE.fit = mutated
+        vae.SpecialistVAE._loss_terms = mutated
         """, ("07_sparsity_tightening/l1_r2_irrelevant", "no_l1_r2_irrelevant")),
     # (c) the editor does nothing: both rules return the latents they were given
     "no_op_editor": ("08_gan_editing", """
