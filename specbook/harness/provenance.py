@@ -18,11 +18,14 @@ import hashlib
 import json
 from pathlib import Path
 
-__all__ = ["PACKAGE_DIR", "INCOMPLETE_STATUSES", "file_digest", "source_digests", "staleness", "check_clean",
-           "check_complete"]
+__all__ = ["PACKAGE_DIR", "INCOMPLETE_STATUSES", "COMMITTED_RUN", "file_digest", "source_digests", "staleness",
+           "check_clean", "check_complete"]
 
 #: Statuses of a chapter whose notebook did not finish: its numbers, if any, are not this run's.
 INCOMPLETE_STATUSES = ("running", "interrupted")
+
+#: The book profile's committed run, relative to the repository root.
+COMMITTED_RUN = "book/run"
 
 #: The folder of the specbook package whose sources a run records.
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # specbook/

@@ -57,7 +57,7 @@ from .profiles import Profile
 from .profiles import get as get_profile
 from .executors import EXECUTORS, ChapterJob, chapter_executor, signals_ignored, signals_interrupt
 from .files import write_json_atomic, write_text_atomic
-from .provenance import INCOMPLETE_STATUSES, PACKAGE_DIR, file_digest, source_digests
+from .provenance import COMMITTED_RUN, INCOMPLETE_STATUSES, PACKAGE_DIR, file_digest, source_digests
 from .recording import read_metrics
 from ..validation import check_int, check_real, check_seed
 
@@ -297,6 +297,9 @@ def run_chapters(chapters=None, *, profile="book", seed=0, out=None, jobs=None, 
             else:
                 pending.append(job)
 
+        if jobs > 1:
+            pending = longest_first(pending, _expected_seconds(state, notebooks_dir))
+
         header = {
             "profile": profile, "seed": seed, "profile_sizes": sizes.as_dict(), "timeout": timeout,
             "executor": executor, "jobs": int(jobs), "dask_scheduler": dask_scheduler,
@@ -341,6 +344,32 @@ def run_chapters(chapters=None, *, profile="book", seed=0, out=None, jobs=None, 
             raise RunInterrupted(result) from None
 
     return _write_run_files(out, selected, outcomes, earlier.chapters, header, clock)
+
+
+def longest_first(pending: list[ChapterJob], expected_seconds: dict[str, float]) -> list[ChapterJob]:
+    """The chapters in the order to start them on several workers: the longest first.
+
+    A long chapter started last keeps one worker busy while the others idle; started
+    first, the short ones fill in around it. A chapter without an expected time goes
+    first (it may be long); ties keep the chapter order. The order changes no number:
+    every chapter runs in its own kernel with its own seed.
+    """
+    unknown = float("inf")
+    return sorted(pending, key=lambda job: -expected_seconds.get(job.stem, unknown))
+
+
+def _expected_seconds(state: dict, notebooks_dir: Path) -> dict[str, float]:
+    """Seconds each chapter took last time: in this run folder, else in the committed run (``book/run``).
+
+    The committed run is the book profile's; at another profile its times still rank the
+    chapters, which is all that :func:`longest_first` needs.
+    """
+    committed = _read_earlier(notebooks_dir.parent / COMMITTED_RUN / "metrics.json", force=True)
+    chapters = committed.get("chapters") if isinstance(committed.get("chapters"), dict) else {}
+    seconds = {stem: entry.get("seconds") for stem, entry in chapters.items() if isinstance(entry, dict)}
+    seconds.update({stem: entry.get("seconds") for stem, entry in state.items()})
+    return {stem: float(value) for stem, value in seconds.items()
+            if isinstance(value, (int, float)) and not isinstance(value, bool)}
 
 
 def _write_run_files(out: Path, selected: dict, outcomes: dict, kept_chapters: dict, header: dict,

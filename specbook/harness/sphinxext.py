@@ -26,11 +26,12 @@ import shutil
 from pathlib import Path
 
 from .colab import colab_url, notebook_url
+from .provenance import COMMITTED_RUN
 from .reproduction import stale_banner, with_banner
 
 #: Pages generated from the book's committed run, and that run's folder (relative to the source folder).
 RUN_PAGES = ("book/reproduction", "book/status")
-RUN_FOLDER = "book/run"
+RUN_FOLDER = COMMITTED_RUN
 
 #: Pages whose names start with this are chapters (``notebooks/NN_slug``).
 CHAPTER_PREFIX = "notebooks/"

@@ -431,7 +431,9 @@ class SpecialistGAN:
             d_loss.backward()
             opt["discriminator"].step()
 
-            # generator and latent heads: fool the critic, agree with the task head
+            # generator and latent heads: fool the critic, agree with the task head; the critic's
+            # weights are held fixed for this pass, so no gradient is computed for them
+            D.requires_grad_(False)
             fake_score, image_tasks = D(fake)
             g_adversarial = bce(fake_score, ones)
             latent_tasks = heads(heads.gate(z, noise))
@@ -448,7 +450,7 @@ class SpecialistGAN:
             g_loss.backward()
             for name in ("generator", "heads"):
                 opt[name].step()
-            D.zero_grad(set_to_none=True)  # the generator's pass left gradients in the discriminator
+            D.requires_grad_(True)
 
             accuracy = ((real_tasks[:, :, 0] > 0) == (y > 0.5)).float().mean()
             sums += np.array([d_loss.item(), g_adversarial.item(), consistency.item(), l1.item(), accuracy.item()])

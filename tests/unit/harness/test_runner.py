@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from types import SimpleNamespace
 from pathlib import Path
 
 import nbformat
@@ -308,3 +309,48 @@ def test_default_jobs_is_the_cores_bounded_by_free_memory(monkeypatch):
         pages = {"SC_AVPHYS_PAGES": free_gib * gib_pages, "SC_PAGE_SIZE": 4096}
         monkeypatch.setattr(runner.os, "sysconf", pages.__getitem__)
         assert runner.default_jobs() == expected, free_gib
+
+
+def test_longest_first_orders_by_expected_seconds_unknown_first_ties_in_chapter_order():
+    from specbook.harness.runner import longest_first
+
+    jobs = [SimpleNamespace(stem=stem) for stem in ("00_a", "01_b", "02_c", "03_d", "04_e")]
+    expected = {"00_a": 5.0, "01_b": 300.0, "03_d": 5.0, "04_e": 40.0}
+    assert [job.stem for job in longest_first(jobs, expected)] == ["02_c", "01_b", "04_e", "00_a", "03_d"]
+    assert [job.stem for job in longest_first(jobs, {})] == [job.stem for job in jobs]
+
+
+def test_several_jobs_start_the_chapter_that_took_longest_last_time_first(tmp_path, monkeypatch):
+    from contextlib import contextmanager
+
+    from specbook.harness import executors, runner
+
+    notebooks = shutil.copytree(FIXTURES, tmp_path / "notebooks")
+    committed = tmp_path / "book" / "run"
+    committed.mkdir(parents=True)
+    # the committed run says 02_ok is the longest; then this run folder's own state says 00_ok is
+    (committed / "metrics.json").write_text(json.dumps({"chapters": {
+        "00_ok": {"seconds": 1.0}, "01_broken": {"seconds": 2.0}, "02_ok": {"seconds": 30.0}}}))
+    started = []
+
+    @contextmanager
+    def recording_executor(executor, scheduler, jobs, blas_threads):
+        def execute_all(pending):
+            started.extend(job.stem for job in pending)
+            return executors.execute_locally(pending, 1)
+        yield execute_all, None
+
+    monkeypatch.setattr(runner, "chapter_executor", recording_executor)
+    out = tmp_path / "out"
+    run_chapters(profile="smoke", seed=SEED, notebooks_dir=notebooks, out=out, jobs=2, progress=False)
+    assert started == ["02_ok", "01_broken", "00_ok"]
+    state = json.loads((out / "state.json").read_text())
+    for stem, seconds in {"00_ok": 100.0, "01_broken": 1.0, "02_ok": 3.0}.items():
+        state[stem]["seconds"] = seconds
+    (out / "state.json").write_text(json.dumps(state))
+    started.clear()
+    run_chapters(profile="smoke", seed=SEED, notebooks_dir=notebooks, out=out, jobs=2, progress=False)
+    assert started == ["00_ok", "02_ok", "01_broken"]
+    started.clear()
+    run_chapters(profile="smoke", seed=SEED, notebooks_dir=notebooks, out=tmp_path / "serial", jobs=1, progress=False)
+    assert started == ["00_ok", "01_broken", "02_ok"]  # one at a time: the chapter order
