@@ -61,7 +61,8 @@ from .provenance import COMMITTED_RUN, INCOMPLETE_STATUSES, PACKAGE_DIR, file_di
 from .recording import read_metrics
 from ..validation import check_int, check_real, check_seed
 
-__all__ = ["RunResult", "RunInterrupted", "default_jobs", "run_chapters", "find_chapters", "CHAPTER_FILE", "EXECUTORS"]
+__all__ = ["RunResult", "RunInterrupted", "default_jobs", "run_chapters", "find_chapters", "longest_first",
+           "CHAPTER_FILE", "EXECUTORS"]
 
 
 #: File names the runner treats as chapters: two digits, an underscore, a lower-case slug.
@@ -207,7 +208,8 @@ def run_chapters(chapters=None, *, profile="book", seed=0, out=None, jobs=None, 
     jobs : int, optional
         Chapters executed at once; default :func:`default_jobs` (the cores available, at
         most one per 4 GiB of free memory). Above 1, each runs in its own worker process;
-        with ``executor="dask"``, each on a Dask worker of its own.
+        with ``executor="dask"``, each on a Dask worker of its own; and they start longest
+        first, by the seconds each took last time (see :func:`longest_first`).
     resume : bool, default=False
         Skip a chapter that passed in `out` with the same inputs (notebook bytes,
         profile, seed, timeout and specbook's source), and whose executed notebook and
