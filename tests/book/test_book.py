@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
 
 
 def test_the_book_renders_every_page(book):
-    for page in ["book/intro", "book/running", "book/notation", "book/references", "book/teaching",
+    for page in ["book/intro", "book/running", "book/notation", "book/glossary", "book/references", "book/teaching",
                  "book/reproduction", "book/status",
                  "notebooks/00_quickstart", "notebooks/01_collider_world", "notebooks/02_band_ci_theorem1",
                  "notebooks/03_why_colliders", "notebooks/04_algorithm1", "notebooks/05_structure_benchmark",
