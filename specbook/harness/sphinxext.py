@@ -15,6 +15,9 @@ Enable it with ``sphinx: extra_extensions: [specbook.harness.sphinxext]`` in ``_
   ``""`` turns the banner off, for pages generated from the build's own run) is stale
   against the sources being built: the banner is decided at build time, so a
   committed page never claims to match code that changed after it.
+- The introduction's map of the chapters (``book/_generated/chapter_map.svg``) is drawn at
+  build time from the prerequisites each chapter names in its learning-goals box
+  (:mod:`specbook.harness.prerequisites`), so it cannot drift from the chapters.
 - Under Sphinx 7.4 the inline scripts that sphinx-thebe and sphinx-togglebutton add
   appear twice in every page; a second ``const THEBE_JS_URL`` is a JavaScript
   SyntaxError in the reader's console. Each page keeps the first copy only.
@@ -26,12 +29,16 @@ import shutil
 from pathlib import Path
 
 from .colab import colab_url, notebook_url
+from .prerequisites import chapter_prerequisites, chapter_titles, draw_prerequisites
 from .provenance import COMMITTED_RUN
 from .reproduction import stale_banner, with_banner
 
 #: Pages generated from the book's committed run, and that run's folder (relative to the source folder).
 RUN_PAGES = ("book/reproduction", "book/status")
 RUN_FOLDER = COMMITTED_RUN
+
+#: The map of the chapters and their prerequisites, drawn at build time (relative to the source folder).
+CHAPTER_MAP = "book/_generated/chapter_map.svg"
 
 #: Pages whose names start with this are chapters (``notebooks/NN_slug``).
 CHAPTER_PREFIX = "notebooks/"
@@ -97,10 +104,21 @@ def _page_context(app, pagename, templatename, context, doctree) -> None:
     _add_badge(pagename, context, app)
 
 
+def _draw_chapter_map(app) -> None:
+    """Draw the chapters' prerequisites (from their learning-goals boxes) for the introduction."""
+    notebooks = Path(app.srcdir) / "notebooks"
+    if not any(notebooks.glob("[0-9][0-9]_*.md")) and not any(notebooks.glob("[0-9][0-9]_*.ipynb")):
+        return  # a book without the chapters' sources has no map to draw
+    target = Path(app.srcdir) / CHAPTER_MAP
+    target.parent.mkdir(parents=True, exist_ok=True)
+    draw_prerequisites(chapter_prerequisites(notebooks), target, titles=chapter_titles(notebooks))
+
+
 def setup(app):
     """Register the extension with Sphinx (called by Sphinx when it loads the extension)."""
     app.add_config_value("specbook_run_folder", RUN_FOLDER, "env", types=[str])
     app.connect("builder-inited", _add_static_path)
+    app.connect("builder-inited", _draw_chapter_map)
     app.connect("html-page-context", _page_context)
     app.connect("source-read", _mark_stale_run)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
