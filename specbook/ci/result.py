@@ -90,3 +90,13 @@ def _call_docstring(returns):
 def _permutation_pvalue(statistic, null):
     """(1 + #{null >= statistic}) / (1 + #null): exact under exchangeability, never zero."""
     return float((1 + np.count_nonzero(null >= statistic)) / (1 + len(null)))
+
+
+def _sequential_pvalue(statistic, null, stop_after):
+    """Besag & Clifford's (1991) sequential p-value of a null drawn until `stop_after` estimates reach
+    `statistic`: ``stop_after / k`` when the `stop_after`-th of them is the k-th drawn, else the
+    :func:`_permutation_pvalue` of the whole null (also when `stop_after` is None)."""
+    reached = np.flatnonzero(np.asarray(null) >= statistic)
+    if stop_after is None or len(reached) < stop_after:
+        return _permutation_pvalue(statistic, np.asarray(null))
+    return float(stop_after / (reached[stop_after - 1] + 1))

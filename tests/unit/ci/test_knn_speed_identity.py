@@ -133,3 +133,56 @@ def test_zero_radii_count_nothing_as_strictly_within_and_warn():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         KnnCMI(n_permutations=20)(rng.normal(size=300), rng.normal(size=300), rng.normal(size=(300, 2)))
+
+
+def test_sequential_pvalue_stops_at_the_hth_exceedance_else_counts_them_all():
+    from specbook.ci.result import _sequential_pvalue
+
+    null = np.array([0.1, 0.5, 0.2, 0.6, 0.7, 0.0])
+    assert _sequential_pvalue(0.4, null, stop_after=2) == 2 / 4  # the 2nd estimate >= 0.4 is the 4th drawn
+    assert _sequential_pvalue(0.4, null, stop_after=4) == (1 + 3) / (1 + 6)  # only 3 reach it
+    assert _sequential_pvalue(0.4, null, stop_after=None) == (1 + 3) / (1 + 6)
+    assert _sequential_pvalue(0.8, null, stop_after=1) == 1 / 7
+
+
+def test_sequential_null_is_a_prefix_of_the_full_null_and_stops_early(monkeypatch):
+    n, k = 200, 4
+    x, y, z = data(n, 2, 1, seed=3, ties=False)
+    estimator = _FrenzelPompe(x, y, z, k, width=64)
+    monkeypatch.setattr(knn_cmi, "STACK_BYTES", 3 * 8 * n * 64)  # stacks of 3: stopping mid-way is exercised
+    rng = np.random.default_rng(5)
+    full = estimator.permuted_cmis(x, np.array([rng.permutation(n) for _ in range(40)]))
+    statistic = float(np.quantile(full, 0.5))  # about half of them reach it: stops after about 2 h
+    rng = np.random.default_rng(5)
+    drawn = estimator.sequential_null(x, lambda: rng.permutation(n), 40, statistic, stop_after=5)
+    assert drawn == full[:len(drawn)] and len(drawn) < 40
+    assert sum(value >= statistic for value in drawn) >= 5
+    rng = np.random.default_rng(5)
+    assert estimator.sequential_null(x, lambda: rng.permutation(n), 40, statistic, stop_after=None) == full
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_stopping_early_changes_no_pvalue_below_stop_after_over_n_permutations(seed):
+    """Dependent and independent pairs alike: a p-value under 0.1 is the one all 100 permutations give,
+    and one at or above it stays at or above it."""
+    from specbook.ci import KnnCMI
+
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((400, 2))
+    x = z[:, :1] + rng.standard_normal((400, 1))
+    y = np.sin(z[:, 1:]) + (0.15 * seed) * x + rng.standard_normal((400, 1))
+    sequential = KnnCMI(seed=seed)(x, y, z)
+    every = KnnCMI(seed=seed, stop_after=None)(x, y, z)
+    assert sequential.statistic == every.statistic
+    if min(sequential.pvalue, every.pvalue) < 0.1:
+        assert sequential.pvalue == every.pvalue
+    else:
+        assert sequential.pvalue >= 0.1 and every.pvalue >= 0.1
+
+
+def test_stop_after_must_be_a_positive_integer_or_none():
+    from specbook.ci import KnnCMI
+
+    with pytest.raises(ValueError, match="stop_after"):
+        KnnCMI(stop_after=0)
+    assert KnnCMI(stop_after=None).stop_after is None
