@@ -20,6 +20,7 @@ _SUBMODULES = {
     "editing": "specialists.editing", "encoders": "specialists.encoders", "gan": "specialists.gan",
     "identifiability": "specialists.identifiability",
     "pixels": "experiments.pixels",
+    "explorers": "explorers",
     "metrics": "metrics",
     "profiles": "harness.profiles",
 }

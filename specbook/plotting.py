@@ -12,7 +12,10 @@ from .validation import as_real_array, check_bool, check_int, check_real
 #: images become too small to read.
 MAX_PANELS = 400
 
-__all__ = ["draw_world", "task_colors", "show_images", "show_video"]
+__all__ = ["draw_world", "draw_paths", "draw_latent_pairs", "task_colors", "show_images", "show_video"]
+
+#: Colour of the open paths in :func:`draw_paths`, and of the blocking nodes' outline.
+OPEN_COLOR, BLOCKING_COLOR = "tab:green", "tab:red"
 
 
 def task_colors(M):
@@ -111,6 +114,151 @@ def draw_world(world, ax=None, *, highlight=None, title=None):
     if title:
         ax.set_title(title)
     return ax
+
+
+def draw_paths(graph, paths, *, conditioned=(), pos=None, ax=None, title=None, legend=True):
+    """Draw a DAG with the open paths of a d-separation question highlighted.
+
+    The edges of every open path are drawn thick and green; the nodes of the conditioning set
+    are filled grey (known), and the nodes that block a path have a red outline.
+
+    Parameters
+    ----------
+    graph : networkx.DiGraph
+        Acyclic.
+    paths : pandas.DataFrame
+        The paths and their states, as :func:`specbook.tasks.dseparation.path_states` returns
+        them (columns ``nodes``, ``open`` and ``blocked_by`` are read).
+    conditioned : collection of nodes, default=()
+        The conditioning set the paths were judged under.
+    pos : dict, optional
+        Node -> (x, y). Default: networkx's Kamada-Kawai layout (the same every time).
+    ax : matplotlib Axes, optional
+        Drawn into a new figure when omitted.
+    title : str, optional
+    legend : bool, default=True
+        Explain the colours beside the graph.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    if not isinstance(graph, nx.DiGraph):
+        raise ValueError(f"graph must be a networkx.DiGraph; got {type(graph).__name__}.")
+    if not nx.is_directed_acyclic_graph(graph):
+        raise ValueError("graph has a directed cycle; d-separation needs a DAG.")
+    missing = [column for column in ("nodes", "open", "blocked_by") if column not in getattr(paths, "columns", ())]
+    if missing:
+        raise ValueError(f"paths must be the table path_states returns, with columns nodes, open and blocked_by; "
+                         f"missing {missing}.")
+    if isinstance(conditioned, str) or not hasattr(conditioned, "__iter__"):
+        raise ValueError(f"conditioned must be a collection of nodes such as {{'s2'}}; got {conditioned!r}.")
+    unknown = [node for node in conditioned if node not in graph]
+    unknown += [node for nodes in paths["nodes"] for node in nodes if node not in graph]
+    if unknown:
+        raise ValueError(f"conditioned and paths name nodes that are not in the graph: "
+                         f"{sorted(set(map(str, unknown)))}.")
+    legend = check_bool(legend, "legend")
+    if pos is None:
+        pos = nx.kamada_kawai_layout(graph) if len(graph) > 1 else {node: (0.0, 0.0) for node in graph}
+    elif not isinstance(pos, dict) or any(node not in pos for node in graph):
+        raise ValueError("pos must map every node of the graph to (x, y); "
+                         f"missing {sorted(map(str, set(graph) - set(pos if isinstance(pos, dict) else ())))}.")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 4.0))
+    conditioned = set(conditioned)
+    open_edges = {(u, v) if graph.has_edge(u, v) else (v, u)
+                  for nodes, is_open in zip(paths["nodes"], paths["open"]) if is_open for u, v in zip(nodes, nodes[1:])}
+    blocking = {node for nodes in paths["blocked_by"] for node in nodes}
+    size = 650
+    if open_edges:
+        nx.draw_networkx_edges(graph, pos, edgelist=sorted(open_edges, key=str), ax=ax, edge_color=OPEN_COLOR,
+                               width=5, alpha=0.55, arrows=True, arrowsize=1, node_size=size)
+    nx.draw_networkx_edges(graph, pos, ax=ax, edge_color="0.3", width=1.2, arrowsize=12, node_size=size)
+    nodes = list(graph)
+    nx.draw_networkx_nodes(graph, pos, nodelist=nodes, ax=ax, node_size=size,
+                           node_color=["0.72" if node in conditioned else "white" for node in nodes],
+                           edgecolors=[BLOCKING_COLOR if node in blocking else "0.2" for node in nodes],
+                           linewidths=[2.8 if node in blocking else 1.0 for node in nodes])
+    nx.draw_networkx_labels(graph, pos, ax=ax, font_size=9)
+    handles = [plt.Line2D([], [], color=OPEN_COLOR, lw=5, alpha=0.55, label="open path"),
+               Patch(facecolor="0.72", edgecolor="0.2", label="conditioned on (in Z)"),
+               Patch(facecolor="white", edgecolor=BLOCKING_COLOR, lw=2.5, label="blocks a path")]
+    if legend:
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
+    ax.margins(0.12)
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax
+
+
+def draw_latent_pairs(z_true, z_est, *, matching=None, axes=None, max_points=1000, seed=0):
+    """Scatter every true latent against every estimated one, the matched pairs framed.
+
+    Row ``i``, column ``j`` plots estimated latent ``j`` against true latent ``i``. Recovery up to
+    permutation and element-wise transformation shows as one thin monotone curve per row (in
+    the matched column) and shapeless clouds elsewhere; a mixed estimate shows a band in several
+    columns of a row.
+
+    Parameters
+    ----------
+    z_true : array-like of shape (n, d_true)
+    z_est : array-like of shape (n, d_est)
+    matching : array-like of int of length d_true, optional
+        ``matching[i]`` is the estimated latent matched to true latent ``i`` (-1: none), as
+        :func:`specbook.metrics.mean_corr_coef` returns it with ``return_matching=True``;
+        those panels get a thick frame.
+    axes : 2-D array of matplotlib Axes of shape (d_true, d_est), optional
+        Drawn into a new figure when omitted.
+    max_points : int, default=1000
+        At most this many samples are drawn (a random subset, fixed by `seed`).
+    seed : int, default=0
+
+    Returns
+    -------
+    2-D array of matplotlib Axes
+    """
+    z_true = as_real_array(z_true, "z_true")
+    z_est = as_real_array(z_est, "z_est")
+    for name, array in (("z_true", z_true), ("z_est", z_est)):
+        if array.ndim != 2 or 0 in array.shape or not np.isfinite(array).all():
+            raise ValueError(f"{name} must be a finite (n, d) array with n, d >= 1; got shape {array.shape}.")
+    if len(z_true) != len(z_est):
+        raise ValueError(f"z_true and z_est must have the same number of samples; got {len(z_true)} and {len(z_est)}.")
+    d_true, d_est = z_true.shape[1], z_est.shape[1]
+    if d_true * d_est > MAX_PANELS:
+        raise ValueError(f"draw_latent_pairs draws at most {MAX_PANELS} panels; d_true * d_est = {d_true * d_est}.")
+    if matching is not None:
+        matching = as_real_array(matching, "matching")
+        if (matching.shape != (d_true,) or (matching != np.round(matching)).any() or (matching < -1).any()
+                or (matching >= d_est).any()):
+            raise ValueError(f"matching must hold one estimated latent (0..{d_est - 1}, or -1) per true latent "
+                             f"({d_true}); got {matching.tolist()}.")
+        matching = matching.astype(int)
+    max_points = check_int(max_points, "max_points", 1)
+    shown = np.random.default_rng(check_int(seed, "seed", 0)).permutation(len(z_true))[:max_points]
+    if axes is None:
+        _, axes = plt.subplots(d_true, d_est, figsize=(1.9 * d_est + 0.6, 1.7 * d_true + 0.4), squeeze=False)
+    axes = np.asarray(axes)
+    if axes.shape != (d_true, d_est):
+        raise ValueError(f"axes must be a ({d_true}, {d_est}) array of Axes; got shape {axes.shape}.")
+    for i in range(d_true):
+        for j in range(d_est):
+            ax = axes[i, j]
+            matched = matching is not None and matching[i] == j
+            ax.scatter(z_true[shown, i], z_est[shown, j], s=2, alpha=0.35, color="tab:blue" if matched else "0.45",
+                       rasterized=True)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_linewidth(2.5 if matched else 0.6)
+                spine.set_color("tab:blue" if matched else "0.5")
+            if j == 0:
+                ax.set_ylabel(f"true $z_{{{i + 1}}}$", fontsize=9)
+            if i == 0:
+                ax.set_title(f"estimate $\\hat z_{{{j + 1}}}$", fontsize=9)
+    return axes
 
 
 def draw_supports(panels, *, axes=None, annotate=True):

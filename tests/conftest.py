@@ -43,7 +43,8 @@ STAGES = {
     "test_book.py": "book build",
     "test_browser.py": "browser test",
     "test_pdf.py": "PDF",
-    "test_chapters.py": "smoke run of every chapter",
+    "test_chapters.py": "smoke run of every chapter (Colab-like environment)",
+    "test_colab.py": "smoke run of every chapter (Colab-like environment)",
     "test_runner.py": "runner",
     "test_notebooks.py": "notebook shape",
 }
@@ -90,16 +91,110 @@ def reference_library():
     return load
 
 
-@pytest.fixture(scope="session")
-def smoke_run(tmp_path_factory):
-    """Every chapter run once at the smoke profile (a :class:`specbook.harness.runner.RunResult`).
+def _command(command, **options):
+    done = subprocess.run(command, capture_output=True, text=True, **options)
+    assert done.returncode == 0, f"{' '.join(map(str, command))}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return done.stdout
 
-    Shared by test_chapters.py and test_glue.py, which run on one xdist worker (group "smoke").
+
+def _snapshot(destination: Path) -> str:
+    """A git repository holding this checkout's files as they are now (tracked and new, not ignored)."""
+    import shutil
+
+    files = _command(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=ROOT).split("\0")
+    for name in filter(None, files):
+        if (ROOT / name).is_file():
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, destination / name)
+    identity = ["-c", "user.name=specbook-test", "-c", "user.email=test@specbook.invalid"]
+    _command(["git", "init", "-q"], cwd=destination)
+    _command(["git", "add", "-A"], cwd=destination)
+    _command(["git", *identity, "commit", "-q", "-m", "snapshot"], cwd=destination)
+    return _command(["git", "rev-parse", "HEAD"], cwd=destination).strip()
+
+
+#: The Jupyter kernel of the Colab-like environment.
+COLAB_KERNEL = "colab-sim"
+#: Colab's own packages that the install cell must leave alone (pinned as the CI set-up pins torch).
+COLAB_PREINSTALLED = ["torch==2.13.0", "numpy", "ipykernel"]
+
+
+@pytest.fixture(scope="session")
+def colab(tmp_path_factory):
+    """A fresh Colab-like environment: its venv, python, the install cell pointed at a snapshot of this
+    checkout, the environment variables its chapters run with, and ``pip freeze`` before any chapter ran.
+
+    What stands in for Colab: a new virtual environment holding torch (the CPU build), numpy and
+    ipykernel; a ``google.colab`` module imported at start-up, so the install cell takes its Colab
+    branch; and the repository address in that cell pointed at a local git snapshot of this
+    checkout (CI has no GitHub), at the snapshot's commit. Everything else comes from the install
+    cell's ``%pip install``: a dependency missing from pyproject.toml fails the chapters.
     """
+    import time
+
+    from specbook.harness.colab import INSTALL_CELL, REPOSITORY, REVISION
+
+    start = time.perf_counter()
+    base = tmp_path_factory.mktemp("colab")
+    source = base / "repository"
+    source.mkdir()
+    commit = _snapshot(source)
+    venv = base / "venv"
+    _command([sys.executable, "-m", "venv", str(venv)])
+    python = venv / "bin" / "python"
+    # Colab's pip is current; the one a new venv bundles may be too old to parse git+file URLs.
+    _command([str(python), "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
+    _command([str(python), "-m", "pip", "install", "--quiet", *COLAB_PREINSTALLED])
+    site = Path(_command([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).strip())
+    (site / "google" / "colab").mkdir(parents=True)  # a namespace package: google.protobuf & co. still import
+    (site / "google" / "colab" / "__init__.py").write_text('"""Stands in for Colab in specbook\'s tests."""\n')
+    (site / "colab_sim.pth").write_text("import google.colab\n")
+    _command([str(python), "-m", "ipykernel", "install", "--prefix", str(venv), "--name", COLAB_KERNEL])
+    frozen = _command([str(python), "-m", "pip", "freeze"])
+    install_cell = INSTALL_CELL.replace(f"git+{REPOSITORY}@{REVISION}", f"git+file://{source}@{commit}")
+    assert install_cell != INSTALL_CELL
+    environment = {"JUPYTER_PATH": str(venv / "share" / "jupyter"), "OMP_NUM_THREADS": "1"}
+    return {"venv": venv, "python": python, "kernel": COLAB_KERNEL, "install_cell": install_cell,
+            "environment": environment, "frozen_before": frozen, "base": base, "run": _command,
+            "setup_seconds": time.perf_counter() - start}
+
+
+@pytest.fixture(scope="session")
+def smoke_run(colab, tmp_path_factory):
+    """Every chapter run once at the smoke profile as Colab runs it (a :class:`specbook.harness.runner.RunResult`).
+
+    The chapters run in the Colab-like environment's kernel (``colab``), from copies whose install
+    cell points at the snapshot, in a folder holding nothing of the repository: the first chapter
+    alone (its install cell installs specbook, as on a fresh Colab runtime), then the others two at
+    a time (they find it installed). One run serves the Colab check (test_colab.py), the regression
+    check against ``expected/smoke.json`` (test_chapters.py) and the Dask comparison (test_dask.py),
+    all on one xdist worker (group "smoke"). Nothing is glued in it (no MyST-NB there): the glue
+    checks read the book's run.
+    """
+    import nbformat
+
+    from specbook.harness.chapters import chapter_files
+    from specbook.harness.colab import INSTALL_CELL
     from specbook.harness.runner import run_chapters
 
+    notebooks = colab["base"] / "notebooks"
+    notebooks.mkdir()
+    for path in chapter_files(ROOT / "notebooks", ".ipynb"):
+        notebook = nbformat.read(path, as_version=4)
+        first_code = next(cell for cell in notebook.cells if cell.cell_type == "code")
+        assert first_code.source.strip() == INSTALL_CELL.strip(), f"{path.stem}: first code cell is not the install one"
+        first_code.source = colab["install_cell"]
+        nbformat.write(notebook, notebooks / path.name)
+    first = chapter_files(notebooks, ".ipynb")[0].stem
     out = tmp_path_factory.mktemp("run") / "smoke"
-    return run_chapters(profile="smoke", out=out, notebooks_dir=ROOT / "notebooks", jobs=2, progress=False)
+    options = dict(profile="smoke", out=out, notebooks_dir=notebooks, kernel=colab["kernel"], progress=False)
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in colab["environment"].items():
+            patch.setenv(name, value)
+        installing = run_chapters([first], jobs=1, **options)
+        if not installing.ok:
+            return installing
+        return run_chapters(jobs=2, resume=True, **options)
 
 
 @pytest.fixture(scope="session")

@@ -109,10 +109,11 @@ def notebook_url(stem: str) -> str:
     return f"{REPOSITORY}/raw/{REVISION}/notebooks/{stem}.ipynb"
 
 
-#: What carries the version literally, as (glob relative to the repository root, pattern whose group 1 is the version).
+#: What carries the version literally, as (glob relative to the repository root, pattern whose group 1 is the version);
+#: ``[0-9][0-9]*_*`` takes the primers (``00a_d_separation``) with the chapters.
 VERSIONED_FILES = (
-    ("notebooks/[0-9][0-9]_*.md", re.compile(re.escape(f"git+{REPOSITORY}@v") + r"([0-9][^\"'\s\\]*)")),
-    ("notebooks/[0-9][0-9]_*.ipynb", re.compile(re.escape(f"git+{REPOSITORY}@v") + r"([0-9][^\"'\s\\]*)")),
+    ("notebooks/[0-9][0-9]*_*.md", re.compile(re.escape(f"git+{REPOSITORY}@v") + r"([0-9][^\"'\s\\]*)")),
+    ("notebooks/[0-9][0-9]*_*.ipynb", re.compile(re.escape(f"git+{REPOSITORY}@v") + r"([0-9][^\"'\s\\]*)")),
     ("CITATION.cff", re.compile(r"^version:\s*\"?([^\"\s]+)\"?\s*$", re.MULTILINE)),
     (".zenodo.json", re.compile(r"^\s*\"version\":\s*\"([^\"]*)\"", re.MULTILINE)),
 )

@@ -76,6 +76,7 @@ class ChapterJob:
     blas_threads: int
     cache_dir: Path
     dask_scheduler: str | None = None
+    kernel: str = "python3"
 
 
 @contextmanager
@@ -291,7 +292,7 @@ def execute_chapter(job: ChapterJob) -> dict:
         try:
             papermill.execute_notebook(
                 str(job.notebook), str(job.executed), parameters=job.parameters,
-                kernel_name="python3", execution_timeout=job.timeout, cwd=str(job.cwd),
+                kernel_name=job.kernel, execution_timeout=job.timeout, cwd=str(job.cwd),
                 progress_bar=False, log_output=False,
             )
         except PapermillExecutionError as exc:

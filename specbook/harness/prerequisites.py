@@ -14,12 +14,14 @@ import re
 import textwrap
 from pathlib import Path
 
+from .chapters import CHAPTER_STEM, chapter_number
+
 __all__ = ["chapter_prerequisites", "chapter_titles", "prerequisite_graph", "draw_prerequisites", "PREREQUISITES_LINE"]
 
 #: The line of a chapter's learning-goals box that names its prerequisites.
 PREREQUISITES_LINE = re.compile(r"^\*\*Prerequisites:\*\*(.*)$", re.MULTILINE)
-_DOC_ROLE = re.compile(r"\{doc\}`(?:[^`<]*<)?/?(?:notebooks/)?(\d\d_[a-z0-9_]+)>?`")
-_CHAPTER_SOURCE = re.compile(r"^\d\d_[a-z0-9_]+\.(md|ipynb)$")
+_DOC_ROLE = re.compile(rf"\{{doc\}}`(?:[^`<]*<)?/?(?:notebooks/)?({CHAPTER_STEM})>?`")
+_CHAPTER_SOURCE = re.compile(rf"^{CHAPTER_STEM}\.(md|ipynb)$")
 
 
 def _chapter_sources(notebooks_dir: Path) -> dict[str, Path]:
@@ -138,7 +140,8 @@ def draw_prerequisites(prerequisites, path=None, *, titles=None):
             positions[stem] = (1.5 * (place - (len(layer) - 1) / 2), -depth)
     width = max(len(layer) for layer in layers)
     fig, ax = plt.subplots(figsize=(max(6.0, 3.2 * width), 1.1 * len(layers) + 0.4))
-    labels = {stem: textwrap.fill(f"{stem[:2]}  {(titles or {}).get(stem, stem[3:])}", 26) for stem in graph}
+    labels = {stem: textwrap.fill(f"{chapter_number(stem)}  {(titles or {}).get(stem, stem.split('_', 1)[-1])}", 26)
+              for stem in graph}
     texts = nx.draw_networkx_labels(graph, positions, labels, ax=ax, font_size=8,
                                     bbox={"boxstyle": "round,pad=0.35", "facecolor": "#eef3fb", "edgecolor": "#4a6fa5"})
     xs = [x for x, _ in positions.values()]

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, NamedTuple
 
+from .chapters import chapter_number
 from .files import write_text_atomic
 from .provenance import staleness
 from .run_folder import read_run
@@ -574,7 +575,7 @@ def render_reproduction(run_dir, *, allow_dirty=False) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for verdict in verdicts:
-        chapters = ", ".join(_chapter_link(stem, stem[:2]) for stem in verdict.claim.chapters)
+        chapters = ", ".join(_chapter_link(stem, chapter_number(stem)) for stem in verdict.claim.chapters)
         lines.append(f"| {verdict.claim.experiment} ({chapters}) | {_cell(verdict.claim.paper)} | "
                      f"{_cell(verdict.claim.source)} | {_cell(verdict.ours) or '-'} | **{verdict.verdict}** | "
                      f"{_cell(verdict.reason)} | {_cell(verdict.adds) or '-'} |")
@@ -583,7 +584,7 @@ def render_reproduction(run_dir, *, allow_dirty=False) -> str:
               "reproduces each.", "",
               "| the paper's | the book's | verdict |", "|---|---|---|"]
     for figure in FIGURES:
-        lines.append(f"| {_cell(figure.paper)} | {_chapter_link(figure.chapter, figure.chapter[:2])}: "
+        lines.append(f"| {_cell(figure.paper)} | {_chapter_link(figure.chapter, chapter_number(figure.chapter))}: "
                      f"{_cell(figure.book)} | {by_claim[figure.claim]} |")
     # write_report writes the status page next to this one, so the reference resolves.
     lines += ["", "## The run", "", *_environment_lines(run), "", "Execution time per chapter: {ref}`run-status`."]

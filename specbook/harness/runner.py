@@ -55,6 +55,7 @@ from tqdm.auto import tqdm
 
 from .profiles import Profile
 from .profiles import get as get_profile
+from .chapters import CHAPTER_STEM, chapter_number
 from .executors import EXECUTORS, ChapterJob, chapter_executor, signals_ignored, signals_interrupt
 from .files import write_json_atomic, write_text_atomic
 from .provenance import COMMITTED_RUN, INCOMPLETE_STATUSES, PACKAGE_DIR, file_digest, source_digests
@@ -65,8 +66,9 @@ __all__ = ["RunResult", "RunInterrupted", "default_jobs", "run_chapters", "find_
            "CHAPTER_FILE", "EXECUTORS"]
 
 
-#: File names the runner treats as chapters: two digits, an underscore, a lower-case slug.
-CHAPTER_FILE = re.compile(r"^\d\d_[a-z0-9_]+\.ipynb$")
+#: File names the runner treats as chapters: two digits (and a letter for a primer, ``00a``), an
+#: underscore, a lower-case slug; see :mod:`specbook.harness.chapters`.
+CHAPTER_FILE = re.compile(rf"^{CHAPTER_STEM}\.ipynb$")
 
 #: Memory a chapter of the book profile may take at its peak (chapters 8 and 9 train networks), in GiB.
 MEMORY_PER_CHAPTER_GIB = 4
@@ -161,7 +163,7 @@ def find_chapters(notebooks_dir) -> dict[str, Path]:
     Parameters
     ----------
     notebooks_dir : str or Path
-        Folder holding ``NN_slug.ipynb`` files; other files are ignored.
+        Folder holding ``NN_slug.ipynb`` files (and primers, ``NNx_slug.ipynb``); other files are ignored.
 
     Returns
     -------
@@ -188,14 +190,15 @@ def default_jobs() -> int:
 
 def run_chapters(chapters=None, *, profile="book", seed=0, out=None, jobs=None, resume=False,
                  notebooks_dir=None, timeout=None, progress=True, executor="local",
-                 scheduler=None, force=False) -> RunResult:
+                 scheduler=None, force=False, kernel="python3") -> RunResult:
     """Execute chapters with papermill and write the run folder.
 
     Parameters
     ----------
     chapters : str or list of str, optional
-        Chapters to run, each by full stem (``"01_collider_world"``) or number
-        (``"01"``). None runs every chapter.
+        Chapters to run, each by full stem (``"01_collider_world"``) or number, the part
+        of the stem before its first underscore (``"01"``; ``"00a"`` for the primer
+        ``00a_d_separation``). None runs every chapter.
     profile : {"smoke", "book", "full"}, default="book"
         Profile injected as ``PROFILE``; see :mod:`specbook.harness.profiles`.
     seed : int, default=0
@@ -237,6 +240,11 @@ def run_chapters(chapters=None, *, profile="book", seed=0, out=None, jobs=None, 
     force : bool, default=False
         Replace a run of another profile or seed in `out` (its chapters' files and
         entries are removed) instead of refusing.
+    kernel : str, default="python3"
+        Name of the Jupyter kernel the chapters run in (a kernelspec that ``jupyter
+        kernelspec list`` shows, e.g. one of another environment: the Colab-like test runs
+        the chapters in a fresh environment's kernel). Recorded in ``metrics.json``; a
+        chapter run in another kernel is not resumed.
 
     Returns
     -------
@@ -259,6 +267,8 @@ def run_chapters(chapters=None, *, profile="book", seed=0, out=None, jobs=None, 
     else:  # validated, not converted: the value enters the resume hash as given
         check_real(timeout, "timeout (seconds per cell)", low=0, open_low=True)
     _check_executor(executor, scheduler)
+    if not isinstance(kernel, str) or not kernel.strip():
+        raise ValueError(f"kernel must be the name of a Jupyter kernel, such as 'python3'; got {kernel!r}.")
     out = Path("runs") / profile if out is None else Path(out)
     earlier = _earlier_run(out, profile, seed, force)
     blas_threads = max(1, (os.cpu_count() or 1) // jobs)
@@ -289,8 +299,9 @@ def run_chapters(chapters=None, *, profile="book", seed=0, out=None, jobs=None, 
                 blas_threads=blas_threads,
                 cache_dir=(out / "cache").resolve(),
                 dask_scheduler=dask_scheduler,
+                kernel=kernel,
             )
-            hashes[stem] = _input_hash(notebook, sizes, seed, timeout, source_digest)
+            hashes[stem] = _input_hash(notebook, sizes, seed, timeout, source_digest, kernel)
             previous = state.get(stem, {})
             if (resume and previous.get("status") == "passed" and previous.get("input_hash") == hashes[stem]
                     and job.executed.exists() and job.metrics_file.exists()):
@@ -304,7 +315,7 @@ def run_chapters(chapters=None, *, profile="book", seed=0, out=None, jobs=None, 
 
         header = {
             "profile": profile, "seed": seed, "profile_sizes": sizes.as_dict(), "timeout": timeout,
-            "executor": executor, "jobs": int(jobs), "dask_scheduler": dask_scheduler,
+            "executor": executor, "jobs": int(jobs), "dask_scheduler": dask_scheduler, "kernel": kernel,
             "specbook_version": _specbook_version(), "git_commit": git_commit,
             "git_dirty": None if git_status is None else bool(git_status), "source_files": sources,
             "python": platform.python_version(), "packages": _package_versions(), "platform": platform.platform(),
@@ -516,7 +527,8 @@ def _select_chapters(chapters, available: dict[str, Path], notebooks_dir: Path) 
         chapters = [chapters]
     wanted = set()
     for name in chapters:
-        matches = [stem for stem in available if name in (stem, stem[:2])]
+        # a number is the part of the stem before its first underscore: "05" is not "05a"
+        matches = [stem for stem in available if name in (stem, chapter_number(stem))]
         if len(matches) != 1:
             reason = "matches several chapters" if matches else "is not a chapter"
             raise ValueError(
@@ -542,9 +554,11 @@ def _specbook_source_digest(sources: dict[str, str]) -> bytes:
     return hashlib.sha256(json.dumps(sources, sort_keys=True).encode()).digest()
 
 
-def _input_hash(notebook: Path, sizes: Profile, seed, timeout, source_digest: bytes) -> str:
+def _input_hash(notebook: Path, sizes: Profile, seed, timeout, source_digest: bytes, kernel="python3") -> str:
     digest = hashlib.sha256(notebook.read_bytes() + b"\0")
     settings = {"profile": sizes.name, "sizes": sizes.as_dict(), "seed": int(seed), "timeout": timeout}
+    if kernel != "python3":  # the default kernel leaves the hashes of earlier runs as they were
+        settings["kernel"] = kernel
     digest.update(json.dumps(settings, sort_keys=True).encode() + b"\0")
     digest.update(source_digest)
     return digest.hexdigest()

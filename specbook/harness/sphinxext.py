@@ -28,6 +28,7 @@ import html
 import shutil
 from pathlib import Path
 
+from .chapters import chapter_files
 from .colab import colab_url, notebook_url
 from .prerequisites import chapter_prerequisites, chapter_titles, draw_prerequisites
 from .provenance import COMMITTED_RUN
@@ -107,7 +108,7 @@ def _page_context(app, pagename, templatename, context, doctree) -> None:
 def _draw_chapter_map(app) -> None:
     """Draw the chapters' prerequisites (from their learning-goals boxes) for the introduction."""
     notebooks = Path(app.srcdir) / "notebooks"
-    if not any(notebooks.glob("[0-9][0-9]_*.md")) and not any(notebooks.glob("[0-9][0-9]_*.ipynb")):
+    if not chapter_files(notebooks, ".md") and not chapter_files(notebooks, ".ipynb"):
         return  # a book without the chapters' sources has no map to draw
     target = Path(app.srcdir) / CHAPTER_MAP
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -22,8 +22,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
 def test_the_book_renders_every_page(book):
     for page in ["book/intro", "book/running", "book/notation", "book/glossary", "book/references", "book/teaching",
                  "book/reproduction", "book/status",
-                 "notebooks/00_quickstart", "notebooks/01_collider_world", "notebooks/02_band_ci_theorem1",
-                 "notebooks/03_why_colliders", "notebooks/04_algorithm1", "notebooks/05_structure_benchmark",
+                 "notebooks/00_quickstart", "notebooks/00a_d_separation", "notebooks/01_collider_world",
+                 "notebooks/02_band_ci_theorem1", "notebooks/03_why_colliders", "notebooks/04_algorithm1",
+                 "notebooks/05_structure_benchmark", "notebooks/05a_identifiability",
                  "notebooks/06_generalist_superset", "notebooks/07_sparsity_tightening", "notebooks/08_gan_editing",
                  "notebooks/09_pixels_to_tasks"]:
         assert (book / f"{page}.html").exists(), page
@@ -44,6 +45,10 @@ def test_chapters_are_executed_with_figures_theorem_boxes_and_exercises(book):
     assert gan.count("<img") >= 10 and "recorded gradient_l1_edit_success" in gan  # grids, curves, masks, scores
     pixels = (book / "notebooks" / "09_pixels_to_tasks.html").read_text()
     assert pixels.count("<img") >= 7 and "recorded gcm_map_latents" in pixels  # strips, curves, scatter, bars
+    dseparation = (book / "notebooks" / "00a_d_separation.html").read_text()
+    assert dseparation.count("<img") >= 6 and "a1 -&gt; g1 &lt;- a3" in dseparation  # one graph per step, the world
+    identifiability = (book / "notebooks" / "05a_identifiability.html").read_text()
+    assert identifiability.count("<img") >= 2 and "MCC (Spearman)" in identifiability  # two scatter grids, scores
 
 
 def test_a_failing_chapter_fails_the_build_naming_it_and_its_cell(tmp_path, build):

@@ -36,7 +36,7 @@ CHROME_FLAGS = [
     "--window-size=1280,1000", "--hide-scrollbars", "--disable-dev-shm-usage",
 ]
 THEOREM_PAGE = "notebooks/02_band_ci_theorem1.html"
-CHAPTER = re.compile(r"notebooks/(\d\d_[^/]+)\.html")
+CHAPTER = re.compile(r"notebooks/(\d\d[a-z]?_[^/]+)\.html")
 FAVICON = "/favicon.ico"
 FULL_PAGE_MAX_HEIGHT = 12000  # pixels
 PAGE_TIMEOUT = 30  # seconds, for a page, its images, MathJax and search results

@@ -7,13 +7,15 @@ kernel. Two checks:
 * fast (static): every glue key a chapter's ``.md`` references is recorded or glued somewhere in
   that chapter's code (``record("key", ...)``, ``glue("key", ...)``, or an f-string name such as
   ``record(f"accuracy_{rule}", ...)`` whose pattern matches the key), so a typo fails at once;
-* slow (executed): in the chapters run at the smoke profile, every referenced key is glued by the
-  executed notebook, no key is glued twice (MyST-NB warns, and the book is built with ``-W``),
+* slow (executed): in the chapters the book was rendered from, every referenced key is glued by
+  the executed notebook, no key is glued twice (MyST-NB warns, and the book is built with ``-W``),
   and every glued value that is also a recorded metric equals the value in ``metrics.json``.
 
-The slow checks read the session's smoke run of every chapter (``smoke_run`` in conftest.py,
-shared with ``test_chapters.py`` on one xdist worker). To check a run folder that already exists
-(``python -m specbook run --profile smoke --out DIR``), set ``SPECBOOK_SMOKE_RUN=DIR``.
+The slow checks read the run folder of the session's book build (``book`` in conftest.py, the
+``run`` folder beside its ``html``; they run after it, on its xdist worker): the smoke run is made
+in the Colab-like environment, which has no MyST-NB, so nothing is glued there (``record`` glues
+only where MyST-NB is installed). To check a run folder that already exists (``python -m specbook
+run --out DIR``, any profile), set ``SPECBOOK_GLUE_RUN=DIR``.
 """
 from __future__ import annotations
 
@@ -28,9 +30,11 @@ import jupytext
 import nbformat
 import pytest
 
+from specbook.harness.chapters import chapter_files
+
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
-SOURCES = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.md"))
+SOURCES = chapter_files(NOTEBOOKS, ".md")
 CHAPTERS = [p.stem for p in SOURCES]
 
 #: A glue role in prose: {glue}`key`, {glue:text}`key:fmt`, {glue:any}`key`, {glue:md}`key:inline`, ...
@@ -160,41 +164,34 @@ def same_value(text: str, recorded) -> bool:
 
 
 @pytest.fixture(scope="module")
-def smoke_run_dir(request):
-    """A run folder of every chapter at the smoke profile: SPECBOOK_SMOKE_RUN, or the session's run."""
-    existing = os.environ.get("SPECBOOK_SMOKE_RUN")
-    if existing:
-        out = Path(existing).expanduser().resolve()
-        if not (out / "metrics.json").is_file():
-            pytest.fail(f"SPECBOOK_SMOKE_RUN={existing}: no metrics.json there (expected a run folder)")
-        profile = json.loads((out / "metrics.json").read_text())["profile"]
-        if profile != "smoke":
-            pytest.fail(f"SPECBOOK_SMOKE_RUN={existing} is a {profile!r} run; the glue check reads a smoke run")
-        return out
-    result = request.getfixturevalue("smoke_run")
-    assert result.ok, "\n".join(result.failure_messages())
-    return result.out
+def glue_run_dir(request):
+    """A run folder of every chapter: SPECBOOK_GLUE_RUN, or the one the session's book was rendered from."""
+    existing = os.environ.get("SPECBOOK_GLUE_RUN")
+    out = Path(existing).expanduser().resolve() if existing else request.getfixturevalue("book").parent / "run"
+    if not (out / "metrics.json").is_file():
+        pytest.fail(f"{existing or out}: no metrics.json there (expected a run folder)")
+    return out
 
 
 @pytest.fixture(scope="module")
-def run_metrics(smoke_run_dir):
-    return json.loads((smoke_run_dir / "metrics.json").read_text())
+def run_metrics(glue_run_dir):
+    return json.loads((glue_run_dir / "metrics.json").read_text())
 
 
-def executed_chapter(stem, smoke_run_dir, run_metrics):
-    """A chapter's entry in the smoke run and what its executed notebook glued; skipped when not run."""
+def executed_chapter(stem, glue_run_dir, run_metrics):
+    """A chapter's entry in the run and what its executed notebook glued; skipped when not run."""
     chapter = run_metrics["chapters"].get(stem)
     if chapter is None:
-        pytest.skip(f"{stem} is not in the run {smoke_run_dir}")
-    assert chapter["status"] == "passed", f"{stem} failed at the smoke profile: {chapter.get('error')}"
-    return chapter, glued_values(smoke_run_dir / chapter["executed_notebook"])
+        pytest.skip(f"{stem} is not in the run {glue_run_dir}")
+    assert chapter["status"] == "passed", f"{stem} failed in {glue_run_dir}: {chapter.get('error')}"
+    return chapter, glued_values(glue_run_dir / chapter["executed_notebook"])
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("smoke")
+@pytest.mark.xdist_group("book")
 @pytest.mark.parametrize("stem", CHAPTERS)
-def test_executed_chapter_glues_every_key_its_prose_quotes(stem, smoke_run_dir, run_metrics):
-    _, glued = executed_chapter(stem, smoke_run_dir, run_metrics)
+def test_executed_chapter_glues_every_key_its_prose_quotes(stem, glue_run_dir, run_metrics):
+    _, glued = executed_chapter(stem, glue_run_dir, run_metrics)
     names = [name for name, _ in glued]
     duplicates = sorted({name for name in names if names.count(name) > 1})
     assert not duplicates, f"{stem} glues these keys more than once (MyST-NB warns): {duplicates}"
@@ -203,10 +200,10 @@ def test_executed_chapter_glues_every_key_its_prose_quotes(stem, smoke_run_dir, 
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("smoke")
+@pytest.mark.xdist_group("book")
 @pytest.mark.parametrize("stem", CHAPTERS)
-def test_glued_values_equal_the_recorded_metrics(stem, smoke_run_dir, run_metrics):
-    chapter, glued = executed_chapter(stem, smoke_run_dir, run_metrics)
+def test_glued_values_equal_the_recorded_metrics(stem, glue_run_dir, run_metrics):
+    chapter, glued = executed_chapter(stem, glue_run_dir, run_metrics)
     recorded, glued = chapter["metrics"], dict(glued)
     assert recorded.keys() <= glued.keys(), \
         f"{stem} recorded numbers that were not glued: {sorted(recorded.keys() - glued.keys())}"

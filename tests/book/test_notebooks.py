@@ -9,12 +9,13 @@ import pytest
 import yaml
 
 import specbook
+from specbook.harness.chapters import chapter_files
 from specbook.harness.colab import INSTALL_CELL, REVISION
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
-SOURCES = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.md"))
-CHAPTER = re.compile(r"^\d\d_[a-z0-9_]+$")
+SOURCES = chapter_files(NOTEBOOKS, ".md")
+CHAPTER = re.compile(r"^\d\d[a-z]?_[a-z0-9_]+$")  # primers add a letter: 00a_d_separation
 
 
 def cells(path):
@@ -27,8 +28,11 @@ def code_cells(path):
 
 
 def test_there_are_chapters():
-    assert [p.stem for p in SOURCES][:2] == ["00_quickstart", "01_collider_world"]
-    assert all(CHAPTER.match(p.stem) for p in SOURCES)
+    stems = [p.stem for p in SOURCES]
+    assert stems[:3] == ["00_quickstart", "00a_d_separation", "01_collider_world"]  # the primer between them
+    assert stems.index("05_structure_benchmark") + 1 == stems.index("05a_identifiability") < stems.index(
+        "06_generalist_superset")
+    assert all(CHAPTER.match(stem) for stem in stems)
 
 
 def test_every_ipynb_has_a_source():
@@ -73,10 +77,11 @@ def test_first_code_cell_is_the_colab_install_cell(source):
     assert code_cells(source)[0].source.strip() == INSTALL_CELL.strip()
 
 
-def test_every_chapter_is_in_the_table_of_contents():
+def test_every_chapter_is_in_the_table_of_contents_in_order():
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = {entry["file"] for part in toc["parts"] for entry in part["chapters"]}
-    assert {f"notebooks/{p.stem}" for p in SOURCES} <= files
+    files = [entry["file"] for part in toc["parts"] for entry in part["chapters"]]
+    chapters = [file for file in files if file.startswith("notebooks/")]
+    assert chapters == [f"notebooks/{p.stem}" for p in SOURCES]  # every chapter, primers included, in reading order
 
 
 def test_colab_installs_the_release_tag_of_this_version():

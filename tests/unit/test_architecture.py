@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "specbook"
-SCIENCE = {"worlds", "ci", "tasks", "specialists", "experiments"}
+SCIENCE = {"worlds", "ci", "tasks", "specialists", "experiments", "explorers"}
 HARNESS = {"harness"}
 
 

@@ -2,6 +2,8 @@
 import re
 from pathlib import Path
 
+from specbook.harness.chapters import chapter_files
+
 ROOT = Path(__file__).resolve().parents[2]
 GLOSSARY = ROOT / "book" / "glossary.md"
 # the concepts a student meets before the chapters define them (issue 23's list)
@@ -23,7 +25,7 @@ def _linked_terms(path):
 
 
 def _pages():
-    return sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.md")) + sorted((ROOT / "book").glob("*.md"))
+    return chapter_files(ROOT / "notebooks", ".md") + sorted((ROOT / "book").glob("*.md"))
 
 
 def test_the_glossary_defines_each_required_concept_once():
@@ -40,7 +42,7 @@ def test_every_term_role_names_a_defined_term():
 
 
 def test_every_term_is_linked_from_a_chapter_and_every_chapter_links_terms():
-    chapters = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.md"))
+    chapters = chapter_files(ROOT / "notebooks", ".md")
     linked = {term.lower() for path in chapters for term in _linked_terms(path)}
     assert [term for term in _defined_terms() if term.lower() not in linked] == []
     assert [path.name for path in chapters if len(_linked_terms(path)) < 3] == []

@@ -10,11 +10,12 @@ import jupytext
 import nbformat
 import pytest
 
+from specbook.harness.chapters import chapter_files
 from specbook.harness.assignments import (STUB_TAG, find_exercises, function_interfaces, make_assignments, run_copy,
                                   student_stub)
 
 ROOT = Path(__file__).resolve().parents[3]
-CHAPTERS = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.md"))
+CHAPTERS = [p.stem for p in chapter_files(ROOT / "notebooks", ".md")]
 
 HEADER = """---
 jupytext:

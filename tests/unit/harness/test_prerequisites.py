@@ -6,6 +6,7 @@ import networkx as nx
 import pytest
 
 from specbook.harness import sphinxext
+from specbook.harness.chapters import chapter_files
 from specbook.harness.prerequisites import chapter_prerequisites, chapter_titles, draw_prerequisites
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -21,7 +22,7 @@ def _chapters(folder, lines):
 
 def test_every_chapter_names_earlier_chapters_and_the_book_starts_at_the_quickstart():
     prerequisites = chapter_prerequisites(ROOT / "notebooks")
-    stems = sorted(path.stem for path in (ROOT / "notebooks").glob("[0-9][0-9]_*.md"))
+    stems = [path.stem for path in chapter_files(ROOT / "notebooks", ".md")]
     assert list(prerequisites) == stems
     assert prerequisites["00_quickstart"] == []
     assert all(prerequisites[stem] for stem in stems[1:]), "every chapter after the quickstart builds on one"
@@ -37,6 +38,19 @@ def test_the_prerequisites_are_the_doc_links_of_the_line(tmp_path):
         "02_c": "**Prerequisites:** {doc}`00_a`, {doc}`the second <01_b>`, and {doc}`/notebooks/01_b`"})
     assert chapter_prerequisites(folder) == {"00_a": [], "01_b": ["00_a"], "02_c": ["00_a", "01_b"]}
     assert chapter_titles(folder)["01_b"] == "Title of 01_b"
+
+
+def test_a_primer_is_a_chapter_between_its_neighbours(tmp_path):
+    folder = _chapters(tmp_path / "nb", {
+        "00_a": "**Prerequisites:** none (start here)",
+        "00a_primer": "**Prerequisites:** {doc}`00_a`",
+        "01_b": "**Prerequisites:** {doc}`00_a`, {doc}`the primer <00a_primer>`"})
+    assert chapter_prerequisites(folder) == {"00_a": [], "00a_primer": ["00_a"], "01_b": ["00_a", "00a_primer"]}
+    figure = draw_prerequisites(chapter_prerequisites(folder))
+    assert "00a  primer" in {text.get_text() for text in figure.axes[0].texts}  # its number, then its slug
+    (folder / "01_b.md").write_text("# B\n\n**Prerequisites:** {doc}`01a_primer`\n")
+    with pytest.raises(ValueError, match="'01a_primer' is not a chapter"):
+        chapter_prerequisites(folder)
 
 
 @pytest.mark.parametrize("lines, match", [
@@ -81,7 +95,7 @@ def test_a_staged_book_reads_the_prerequisites_from_the_executed_notebooks(tmp_p
 
     staged = tmp_path / "staged"
     staged.mkdir()
-    for source in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.md")):
+    for source in chapter_files(ROOT / "notebooks", ".md"):
         jupytext.write(jupytext.read(source), staged / f"{source.stem}.ipynb")
     assert chapter_prerequisites(staged) == chapter_prerequisites(ROOT / "notebooks")
     assert chapter_titles(staged) == chapter_titles(ROOT / "notebooks")

@@ -16,7 +16,7 @@ import pytest
 
 from specbook.harness.provenance import file_digest, source_digests
 from specbook.harness.recording import METRICS_ENV
-from specbook.harness.runner import run_chapters
+from specbook.harness.runner import _select_chapters, find_chapters, run_chapters
 
 FIXTURES = Path(__file__).resolve().parents[3] / "tests" / "fixtures" / "runner_notebooks"
 SEED = 7  # not the fixtures' default of 0, so a recorded seed proves the injection
@@ -95,6 +95,7 @@ def test_metrics_json_holds_injected_parameters_and_provenance(broken_run):
     assert written["timeout"] == 300  # the smoke profile's cell_timeout
     assert written["notebooks_dir"] == str((base / "notebooks").resolve())
     assert written["git_commit"] is None and written["git_dirty"] is None  # tmp is not a checkout
+    assert written["kernel"] == "python3"
     assert written["packages"]["numpy"] == np.__version__ and set(written["packages"]) >= {"torch", "scipy"}
     ok_metrics = written["chapters"]["00_ok"]["metrics"]
     assert ok_metrics["profile"] == {"value": "smoke"}
@@ -175,6 +176,15 @@ def test_resume_reruns_when_the_settings_change(broken_run_copy):
     assert result.metrics["timeout"] == 120
 
 
+def test_another_kernel_is_not_resumed_and_runs_the_chapter(broken_run_copy):
+    notebooks, out = broken_run_copy
+    result = run_chapters(["00"], profile="smoke", seed=SEED, notebooks_dir=notebooks, out=out,
+                          resume=True, kernel="no-such-kernel", progress=False)
+    chapter = result.metrics["chapters"]["00_ok"]
+    assert result.failed == ["00_ok", "01_broken"] and chapter["resumed"] is False
+    assert "no-such-kernel" in chapter["error"]["evalue"] and result.metrics["kernel"] == "no-such-kernel"
+
+
 def test_resume_never_skips_a_failed_chapter(broken_run_copy):
     notebooks, out = broken_run_copy
     result = run_chapters(["01_broken"], profile="smoke", seed=SEED, notebooks_dir=notebooks, out=out,
@@ -227,6 +237,8 @@ def test_cell_timeout_fails_the_chapter_at_the_cell_that_ran_out(tmp_path):
     ({"timeout": float("nan")}, r"timeout \(seconds per cell\) must be a finite real number > 0; got nan"),
     ({"timeout": float("inf")}, r"timeout \(seconds per cell\) must be a finite real number > 0; got inf"),
     ({"timeout": True}, r"timeout \(seconds per cell\) must be a finite real number"),
+    ({"kernel": ""}, r"kernel must be the name of a Jupyter kernel, such as 'python3'; got ''"),
+    ({"kernel": None}, r"kernel must be the name of a Jupyter kernel"),
 ])
 def test_bad_arguments_raise_before_anything_runs(tmp_path, kwargs, match):
     notebooks = shutil.copytree(FIXTURES, tmp_path / "notebooks")
@@ -264,6 +276,21 @@ def test_a_number_naming_two_chapters_is_ambiguous(tmp_path):
         (tmp_path / name).touch()
     with pytest.raises(ValueError, match="'01' matches several chapters"):
         run_chapters(["01"], notebooks_dir=tmp_path)
+
+
+def test_a_number_selects_by_the_part_before_the_first_underscore(tmp_path):
+    # a primer (05a_...) sits between chapters 05 and 06: "05" names chapter 5 only, "05a" the primer
+    stems = ["05_benchmark", "05a_primer", "06_next", "10_ten"]
+    for stem in ["notes", "5_short", "05A_upper", *stems]:
+        (tmp_path / f"{stem}.ipynb").touch()
+    available = find_chapters(tmp_path)
+    assert list(available) == stems  # in reading order; names that are not chapters are ignored
+    for name, selected in [("05", ["05_benchmark"]), ("05a", ["05a_primer"]), ("05a_primer", ["05a_primer"]),
+                           (["06", "05a"], ["05a_primer", "06_next"]), ("10", ["10_ten"])]:
+        assert list(_select_chapters(name, available, tmp_path)) == selected, name
+    for name in ("0", "05_", "05b", "5", "05_bench", "a"):
+        with pytest.raises(ValueError, match=rf"chapters: '{name}' is not a chapter in .*05_benchmark, 05a_primer"):
+            _select_chapters(name, available, tmp_path)
 
 
 def test_default_notebooks_dir_is_the_working_directorys(tmp_path, monkeypatch):

@@ -1,11 +1,11 @@
-"""DSeparation gives networkx.is_d_separator's answer to every question, and refuses bad ones."""
+"""DSeparation and path_states give networkx.is_d_separator's answer to every question, and refuse bad ones."""
 import itertools
 
 import networkx as nx
 import numpy as np
 import pytest
 
-from specbook.tasks.dseparation import DSeparation
+from specbook.tasks.dseparation import DSeparation, path_states
 from specbook.tasks.theory import random_worlds
 
 
@@ -70,3 +70,86 @@ def test_reads_the_graph_once():
     oracle = DSeparation(graph)
     graph.add_edge("a", "c")
     assert oracle.separated({"a"}, {"c"}, {"b"})
+
+
+# A slice of a collider world: a fork at s1, a collider at s2 (s1 -> s2 <- a1), a chain s2 -> s3 -> a3,
+# the task g1 a collider of a1 and a3, and the selection S1 below it.
+SLICE = nx.DiGraph([("s1", "a1"), ("s1", "s2"), ("a1", "s2"), ("s2", "s3"), ("s3", "a3"),
+                    ("a1", "g1"), ("a3", "g1"), ("g1", "S1")])
+
+
+def test_path_states_agrees_with_networkx_on_random_dags():
+    rng = np.random.default_rng(1)
+    asked = separated = 0
+    for _ in range(150):
+        n = int(rng.integers(2, 8))
+        graph = random_dag(rng, n, rng.uniform(0.2, 0.7))
+        graph.add_nodes_from(range(n))
+        for _ in range(6):
+            x, y, *rest = (int(node) for node in rng.permutation(n))
+            z = {node for node in rest if rng.uniform() < 0.4}
+            states = path_states(graph, x, y, z)
+            expected = nx.is_d_separator(graph, {x}, {y}, z)
+            assert (not states.open.any()) is expected, (sorted(graph.edges), x, y, z)
+            assert all(path[0] == x and path[-1] == y and len(set(path)) == len(path) for path in states.nodes)
+            assert all(graph.has_edge(u, v) or graph.has_edge(v, u) for path in states.nodes
+                       for u, v in zip(path, path[1:]))
+            assert (states.open == (states.blocked_by.map(len) == 0)).all()
+            asked += 1
+            separated += expected
+    assert 0.2 < separated / asked < 0.8  # both answers are well represented
+
+
+def test_path_states_lists_every_path_once():
+    rng = np.random.default_rng(2)
+    for _ in range(30):
+        graph = random_dag(rng, 6, 0.5)
+        graph.add_nodes_from(range(6))
+        states = path_states(graph, 0, 5, set())
+        expected = {tuple(path) for path in nx.all_simple_paths(graph.to_undirected(), 0, 5)}
+        assert set(states.nodes) == expected and len(states) == len(expected)
+
+
+def test_path_states_opens_and_blocks_step_by_step():
+    def table(z):
+        states = path_states(SLICE, "a1", "a3", z)
+        return {row.path: (row.open, row.blocked_by) for row in states.itertuples()}
+
+    collider, direct, fork = "a1 -> g1 <- a3", "a1 -> s2 -> s3 -> a3", "a1 <- s1 -> s2 -> s3 -> a3"
+    assert list(table(set())) == [collider, direct, fork]  # shortest first
+    assert table(set()) == {collider: (False, ("g1",)), direct: (True, ()), fork: (True, ())}
+    assert table({"s2"}) == {collider: (False, ("g1",)), direct: (False, ("s2",)), fork: (False, ("s2",))}
+    assert table({"s2", "g1"}) == {collider: (True, ()), direct: (False, ("s2",)), fork: (False, ("s2",))}
+    assert table({"s2", "S1"})[collider] == (True, ())  # a descendant of the collider opens it
+    assert table({"s1", "s3"})[fork] == (False, ("s1", "s3"))  # every blocking node is named
+    states = path_states(SLICE, "s1", "a1", {"s2"})  # s2 is a collider between s1 and a1
+    assert states.set_index("path").loc["s1 -> s2 <- a1", "colliders"] == ("s2",)
+    assert states.set_index("path").loc["s1 -> s2 <- a1", "why"] == "open: collider s2 is in Z"
+    assert "collider g1 has a descendant in Z (S1)" in path_states(SLICE, "a1", "a3", {"S1"}).why[0]
+    assert "s2 is a non-collider in Z" in path_states(SLICE, "a1", "a3", {"s2"}).why[1]
+
+
+def test_path_states_of_unconnected_nodes_is_an_empty_table():
+    graph = nx.DiGraph([("a", "b")])
+    graph.add_node("c")
+    states = path_states(graph, "a", "c")
+    assert states.empty and list(states.columns) == ["path", "nodes", "colliders", "open", "blocked_by", "why"]
+
+
+@pytest.mark.parametrize("graph, x, y, z, kwargs, match", [
+    (nx.DiGraph([("a", "b"), ("b", "a")]), "a", "b", (), {}, r"graph has a directed cycle"),
+    (nx.Graph([("a", "b")]), "a", "b", (), {}, r"graph must be a networkx.DiGraph; got Graph"),
+    (SLICE, "q", "a3", (), {}, r"x='q' is not a node of the graph"),
+    (SLICE, "a1", "q", (), {}, r"y='q' is not a node of the graph"),
+    (SLICE, {"a1"}, "a3", (), {}, r"x=\{'a1'\} is not a node of the graph"),
+    (SLICE, "a1", "a1", (), {}, r"x and y must be two different nodes"),
+    (SLICE, "a1", "a3", "s2", {}, r"z must be a collection of nodes.*got 's2'"),
+    (SLICE, "a1", "a3", 3, {}, r"z must be a collection of nodes"),
+    (SLICE, "a1", "a3", {"q"}, {}, r"z names nodes that are not in the graph: \['q'\]"),
+    (SLICE, "a1", "a3", {"a3", "s2"}, {}, r"z may not hold x or y; it holds \['a3'\]"),
+    (SLICE, "a1", "a3", (), {"max_paths": 0}, r"max_paths must be an integer >= 1"),
+    (SLICE, "a1", "a3", (), {"max_paths": 2}, r"more than max_paths=2 paths between x='a1' and y='a3'"),
+])
+def test_path_states_refuses_bad_questions(graph, x, y, z, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        path_states(graph, x, y, z, **kwargs)
