@@ -61,8 +61,7 @@ def main():
         return "\n".join(["| representation | mAP | accuracy | MCC | R^2 of states | s |",
                           "|---|---|---|---|---|---|", *rows])
 
-    chance = np.mean([sb.metrics.pair_truth(t.world.assignment).sum() / (t.world.M * t.world.N * (t.world.N - 1) / 2)
-                      for t in trials])
+    chance = np.mean([sb.metrics.map_chance_level(t.world.assignment) for t in trials])
     text = [
         "# From pixels to tasks",
         "",
@@ -72,8 +71,9 @@ def main():
         f"{peak:.0f} MiB (the workers are not counted).",
         "",
         f"n = {args.n} videos per seed, encoders fitted on {args.n_train} for {args.epochs} epochs; "
-        f"{len(args.seeds)} seeds (mean +/- sd). Share of dependent pairs (the mAP of a random ranking, "
-        f"roughly): {chance:.3f}. Paper (SportsHHI): 0.09 on o, 0.12 LEAP, 0.25 on latent s.",
+        f"{len(args.seeds)} seeds (mean +/- sd). Chance level (the expected mAP of a random ranking, "
+        f"`specbook.metrics.map_chance_level`): {chance:.3f}. "
+        "Paper (SportsHHI): 0.09 on o, 0.12 LEAP, 0.25 on latent s.",
         "",
         "## GCM", "", table(trials), "",
         f"## Neural CMI ({args.neural_epochs} critic epochs)", "", table(neural), "",

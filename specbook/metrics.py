@@ -23,7 +23,8 @@ from ._threads import limited_threads
 from .validation import (as_columns, as_real_array, check_bool, check_choice, check_probability, check_real, check_seed,
                          check_selected)
 
-__all__ = ["structure_scores", "pair_truth", "query_truth", "selection_truth", "mean_average_precision", "block_r2",
+__all__ = ["structure_scores", "pair_truth", "query_truth", "selection_truth", "mean_average_precision",
+           "map_chance_level", "block_r2",
            "mean_corr_coef", "jacobian_magnitudes", "jacobian_support", "REGRESSORS", "MIN_SPLIT_SAMPLES"]
 
 
@@ -153,7 +154,7 @@ def mean_average_precision(assignment, statistics, *, per_task=False):
     For each task the ``N (N - 1) / 2`` segment pairs are ranked by their statistic (larger =
     more dependent) and scored against :func:`pair_truth` by scikit-learn's
     ``average_precision_score``; no threshold (and so no calibration) is involved. A random
-    ranking scores about the share of dependent pairs.
+    ranking scores :func:`map_chance_level` on average, more than the share of dependent pairs.
 
     Parameters
     ----------
@@ -188,6 +189,42 @@ def mean_average_precision(assignment, statistics, *, per_task=False):
                          "average precision is undefined.")
     value = float(np.nanmean(precisions))
     return (value, precisions) if per_task else value
+
+
+def map_chance_level(assignment):
+    """The expected :func:`mean_average_precision` of a uniformly random ranking: mAP's chance level.
+
+    A task whose ``n = N (N - 1) / 2`` segment pairs hold ``d >= 1`` dependent ones has, under a
+    random ranking (no ties), expected average precision
+
+    ``E[AP] = (H_n + (n - H_n) (d - 1) / (n - 1)) / n = d / n + (H_n - 1) (n - d) / (n (n - 1))``,
+
+    with ``H_n = 1 + 1/2 + ... + 1/n``: a dependent pair at rank r has expected precision
+    ``(1 + (r - 1)(d - 1) / (n - 1)) / r``, and its rank is uniform. It exceeds the share of
+    dependent pairs ``d / n`` (early lucky hits count with a precision near 1), most for a task
+    with one dependent pair (``H_n / n`` against ``1 / n``). As :func:`mean_average_precision`
+    does, the tasks with no dependent pair are left out of the mean.
+
+    Parameters
+    ----------
+    assignment : array-like of shape (N, M), bool
+        The true segment-task matrix.
+
+    Returns
+    -------
+    float
+    """
+    truth = pair_truth(assignment)
+    n_segments = truth.shape[1]
+    n = n_segments * (n_segments - 1) // 2
+    upper = np.triu_indices(n_segments, k=1)
+    dependent = truth[:, upper[0], upper[1]].sum(axis=1)
+    if not dependent.any():
+        raise ValueError("no task has a dependent pair of segments (each needs two serving segments), so "
+                         "average precision, and its chance level, is undefined.")
+    harmonic = float(np.sum(1.0 / np.arange(1, n + 1)))
+    per_task = [(harmonic + (n - harmonic) * (d - 1) / (n - 1)) / n if n > 1 else 1.0 for d in dependent if d > 0]
+    return float(np.mean(per_task))
 
 
 # ----------------------------------------------------------------------------- Layer 2

@@ -615,7 +615,8 @@ def _render_report(result: RunResult) -> str:
         "",
         f"- profile `{run['profile']}` ({sizes}), seed {run['seed']}, cell timeout {run['timeout']} s",
         f"- executor `{run['executor']}`"
-        + (f" on the Dask scheduler at `{run['dask_scheduler']}`" if run["dask_scheduler"] else ""),
+        + (f" on the Dask scheduler at `{run['dask_scheduler']}`" if run["dask_scheduler"] else "")
+        + (f", Jupyter kernel `{run['kernel']}`" if run.get("kernel", "python3") != "python3" else ""),
         f"- specbook {run['specbook_version']}, commit {commit}, Python {run['python']} on {run['platform']}",
         f"- started {run['started']}, finished {run['finished']} ({run['total_seconds']:.1f} s)",
         f"- {sum(chapter['status'] == 'passed' for chapter in run['chapters'].values())} of "

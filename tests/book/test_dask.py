@@ -266,6 +266,6 @@ def test_smoke_chapters_record_the_same_numbers_on_a_dask_cluster(tmp_path, smok
     assert (written["executor"], written["dask_scheduler"]) == ("dask", scheduler)
     assert (local.metrics["executor"], local.metrics["dask_scheduler"]) == ("local", None)
     assert f"- executor `dask` on the Dask scheduler at `{scheduler}`" in (on_dask.out / "report.md").read_text()
-    assert "- executor `local`\n" in (local.out / "report.md").read_text()
+    assert f"- executor `local`, Jupyter kernel `{local.metrics['kernel']}`\n" in (local.out / "report.md").read_text()
     assert set(json.loads((on_dask.out / "state.json").read_text())) == {*SMOKE_CHAPTERS, "99_probe"}
     assert dict(os.environ) == environment  # the workers' settings did not leak into this process

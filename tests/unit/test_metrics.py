@@ -150,3 +150,30 @@ def test_mean_average_precision_bad_input():
         sb.metrics.pair_truth(2 * A.astype(int))
     with pytest.raises(ValueError, match="boolean matrix"):
         sb.metrics.pair_truth(A.astype(float))
+
+
+def test_map_chance_level_is_the_mean_map_of_random_rankings_and_above_the_share():
+    rng = np.random.default_rng(0)
+    for assignment in (np.array([[1, 0], [0, 1], [1, 1], [0, 0], [1, 0], [0, 1]], dtype=bool),
+                       rng.random((7, 3)) < 0.4):
+        truth = sb.metrics.pair_truth(assignment)
+        if not truth.any():
+            continue
+        exact = sb.metrics.map_chance_level(assignment)
+        draws = [sb.metrics.mean_average_precision(assignment, rng.random(truth.shape)) for _ in range(1_000)]
+        standard_error = np.std(draws) / np.sqrt(len(draws))
+        assert abs(np.mean(draws) - exact) < 4 * standard_error
+        n = truth.shape[1] * (truth.shape[1] - 1) / 2
+        shares = truth.sum(axis=(1, 2)) / n
+        assert exact > np.mean(shares[shares > 0])
+
+
+def test_map_chance_level_edge_cases():
+    n = 6 * 5 // 2
+    one_pair = np.array([[1], [1], [0], [0], [0], [0]], dtype=bool)  # one dependent pair of 15
+    assert sb.metrics.map_chance_level(one_pair) == pytest.approx(np.sum(1 / np.arange(1, n + 1)) / n)
+    every_pair = np.ones((4, 2), dtype=bool)
+    assert sb.metrics.map_chance_level(every_pair) == pytest.approx(1.0)
+    assert sb.metrics.map_chance_level(np.array([[1], [1]], dtype=bool)) == 1.0  # one pair, dependent
+    with pytest.raises(ValueError, match="no task has a dependent pair"):
+        sb.metrics.map_chance_level(np.array([[1, 0], [0, 1], [0, 0]], dtype=bool))

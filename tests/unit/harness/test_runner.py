@@ -183,6 +183,7 @@ def test_another_kernel_is_not_resumed_and_runs_the_chapter(broken_run_copy):
     chapter = result.metrics["chapters"]["00_ok"]
     assert result.failed == ["00_ok", "01_broken"] and chapter["resumed"] is False
     assert "no-such-kernel" in chapter["error"]["evalue"] and result.metrics["kernel"] == "no-such-kernel"
+    assert "- executor `local`, Jupyter kernel `no-such-kernel`\n" in (out / "report.md").read_text()
 
 
 def test_resume_never_skips_a_failed_chapter(broken_run_copy):
