@@ -440,15 +440,22 @@ def _video(value):
     if maps["latents"] <= max(maps["frames"], maps["leap"]):
         return Finding(ours, NOT_REPRODUCED, "Algorithm 1 on learned latents does not score above both baselines.",
                        adds)
+    if maps["latents"] <= chance:
+        return Finding(ours, NOT_REPRODUCED, f"Learned latents score highest of the three, but no higher than a "
+                                             f"random ranking ({chance:.2f}): an ordering among rankings that find "
+                                             "nothing does not reproduce the claim.", adds)
     if all(clear.values()) and above_chance and maps["leap"] > maps["frames"]:
         return Finding(ours, REPRODUCED, "Learned latents > LEAP-style > frames, the paper's ordering, with the "
                                          "latents' lead beyond the trial-to-trial spread and above chance.", adds)
     if all(clear.values()) and above_chance:
         return Finding(ours, PARTLY, "Learned latents lead both baselines beyond the spread, but LEAP-style "
                                      "latents do not beat frames.", adds)
+    unclear = [f"the lead over {'frames' if rep == 'frames' else 'LEAP-style latents'} is within the "
+               "trial-to-trial spread" for rep, is_clear in clear.items() if not is_clear]
+    if not above_chance:
+        unclear.append("the latents are not clearly above chance")
     return Finding(ours, PARTLY, f"Learned latents score highest on average, but with {_plural(trials, 'trial')} "
-                                 "the lead is within the trial-to-trial spread (or not clearly above chance): "
-                                 "not established.", adds)
+                                 f"{' and '.join(unclear)}: not established.", adds)
 
 
 #: The paper's claims, in the order of the book.

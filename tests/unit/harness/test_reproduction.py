@@ -169,6 +169,9 @@ BRANCHES = [
     (changed("09_pixels_to_tasks", video_trials=2, gcm_map_latents_minus_frames_sd=0.3), "Video", "partly",
      "within the trial-to-trial spread"),
     (changed("09_pixels_to_tasks", gcm_map_leap=0.05), "Video", "partly", "do not beat frames"),
+    (changed("09_pixels_to_tasks", map_chance=0.3), "Video", "not reproduced", "no higher than a random ranking"),
+    (changed("09_pixels_to_tasks", map_chance=0.29, gcm_map_latents_sd=0.1), "Video", "partly",
+     "the latents are not clearly above chance"),
 ]
 
 
