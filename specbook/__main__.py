@@ -11,6 +11,7 @@ Examples
     python -m specbook check runs/smoke
     python -m specbook check runs/smoke --update
     python -m specbook assignments 01 02 --out assignments/
+    python -m specbook grade returned/*.ipynb --csv grades.csv
     python -m specbook report runs/book
     python -m specbook book --out _build
     python -m specbook pdf --out _build
@@ -19,7 +20,8 @@ Exit status
 -----------
 ====  ===========================================================================
 0     everything passed (``run``: every chapter in the run folder; ``check``: every
-      number holds; ``report``, ``assignments``: the files were written)
+      number holds; ``report``, ``assignments``: the files were written; ``grade``:
+      every notebook was graded, whatever the scores)
 1     ``run``, ``book``: a chapter failed; ``check``: a number moved or a chapter
       failed; ``book``: Sphinx reported a warning or an error
 2     a usage error: a bad argument, a folder or file that cannot be read or
@@ -140,6 +142,37 @@ def _assignments(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_grade_command(commands) -> None:
+    grade = commands.add_parser(
+        "grade", help="execute returned student notebooks and score each exercise with the hidden checks")
+    grade.add_argument("notebooks", nargs="+", type=Path, metavar="NOTEBOOK",
+                       help="student notebooks (.ipynb) written by `assignments` and filled in")
+    grade.add_argument("--csv", type=Path, metavar="FILE", help="also write one row per (notebook, exercise)")
+    grade.add_argument("--chapters", type=Path, metavar="DIR", dest="chapters_dir",
+                       help="folder of the chapters and their checks/ (default: ./notebooks)")
+    grade.add_argument("--timeout", type=int, default=600, metavar="SECONDS",
+                       help="seconds one cell may run (default: 600)")
+    grade.set_defaults(handler=_grade)
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from collections import Counter
+
+    from .harness.grading import grade_notebooks
+
+    start = time.perf_counter()
+    grades = grade_notebooks(args.notebooks, csv_path=args.csv, notebooks_dir=args.chapters_dir,
+                             timeout=args.timeout, progress=True)
+    for grade in grades:
+        if grade.status != "passed":
+            print(f"  {grade.notebook} {grade.label}: {grade.status}: {grade.detail}")
+    counts = Counter(grade.status for grade in grades)
+    print(f"{len(args.notebooks)} notebook(s) graded in {time.perf_counter() - start:.0f} s: "
+          + ", ".join(f"{counts[status]} {status}" for status in ("passed", "wrong", "not attempted", "error"))
+          + (f"; CSV: {args.csv}" if args.csv else ""))
+    return 0
+
+
 def _add_report_command(commands) -> None:
     report = commands.add_parser(
         "report", help="write the reproduction report and the status page of a run folder")
@@ -234,6 +267,7 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_run_command(commands)
     _add_check_command(commands)
     _add_assignments_command(commands)
+    _add_grade_command(commands)
     _add_report_command(commands)
     _add_book_command(commands)
     _add_pdf_command(commands)

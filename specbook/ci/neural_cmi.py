@@ -8,7 +8,7 @@ from ..validation import check_device, check_int, check_memory, check_seed
 from .neighbours import _local_permutation, _neighbour_lists
 from .residuals import _random_features, _ridge_fold
 from ..stats import standardise
-from .result import CITestResult, _call_docstring, _check_data, _check_min_samples, _permutation_pvalue
+from .result import CITestResult, _call_docstring, _check_data, _check_min_samples, _sequential_pvalue
 
 
 class NeuralCMI:
@@ -47,7 +47,15 @@ class NeuralCMI:
     k_perm : int, default=5
         Size of the z-neighbourhood (itself included) x is shuffled within for the null.
     n_permutations : int, default=100
-        Number of local permutations of the held-out half.
+        Most local permutations of the held-out half; the smallest possible p-value is
+        ``1 / (1 + n_permutations)``.
+    stop_after : int or None, default=10
+        Sequential p-values (Besag & Clifford, 1991), as in :class:`KnnCMI`: permutations are
+        drawn until `stop_after` of their scores reach the statistic (p-value ``stop_after / k``
+        at the k-th), else all `n_permutations` are (p-value ``(1 + count) / (1 +
+        n_permutations)``). Stopping happens only for p-values of at least ``stop_after /
+        n_permutations``, so every p-value below that, every decision at a lower level, and the
+        statistic are the ones drawing all permutations gives. None draws them all.
     device : str, default="cpu"
         Torch device; ``"cuda"`` is honoured when available.
     seed : int, default=0
@@ -59,7 +67,8 @@ class NeuralCMI:
     _BATCH_SIZE = 256
     _LEARNING_RATE = 1e-3
 
-    def __init__(self, hidden=64, epochs=100, n_negatives=8, k_perm=5, n_permutations=100, device="cpu", seed=0):
+    def __init__(self, hidden=64, epochs=100, n_negatives=8, k_perm=5, n_permutations=100, device="cpu", seed=0,
+                 stop_after=10):
         self.hidden = check_int(hidden, "hidden", 1)
         # the critic's hidden-to-hidden layer, with Adam's two moments and the gradient: 4 floats a weight
         check_memory(16 * self.hidden ** 2, f"NeuralCMI(hidden={self.hidden})'s critic",
@@ -68,6 +77,7 @@ class NeuralCMI:
         self.n_negatives = check_int(n_negatives, "n_negatives", 1)
         self.k_perm = check_int(k_perm, "k_perm", 2)
         self.n_permutations = check_int(n_permutations, "n_permutations", 1)
+        self.stop_after = None if stop_after is None else check_int(stop_after, "stop_after", 1)
         self.device = check_device(device)
         self.seed = check_seed(seed)
 
@@ -112,10 +122,13 @@ class NeuralCMI:
                 return float(self._infonce(critic, test["x"][x_rows], test["y"], test["z"], test["candidates"]).mean())
 
             statistic = held_out_score(slice(None))
-            null = np.array([held_out_score(torch.as_tensor(_local_permutation(test["shuffle_within"], rng),
-                                                            device=self.device))
-                             for _ in range(self.n_permutations)])
-        return CITestResult(statistic=statistic, pvalue=_permutation_pvalue(statistic, null), method=self.name, n=n)
+            null, reached = [], 0
+            while len(null) < self.n_permutations and (self.stop_after is None or reached < self.stop_after):
+                null.append(held_out_score(torch.as_tensor(_local_permutation(test["shuffle_within"], rng),
+                                                           device=self.device)))
+                reached += null[-1] >= statistic
+        return CITestResult(statistic=statistic, pvalue=_sequential_pvalue(statistic, null, self.stop_after),
+                            method=self.name, n=n)
 
     @staticmethod
     def _residualise(data, train, rng):

@@ -12,7 +12,9 @@ turns each chapter into two plain Jupyter notebooks (MyST ``.md`` and ``.ipynb``
     the cell tells the student which exercise is still open. Stub cells are tagged
     ``raises-exception``, so the rest of the chapter still runs.
 ``instructor/<stem>``
-    The chapter with its solutions shown (not collapsed).
+    The chapter with its solutions shown (not collapsed), and at the end the hidden checks
+    of ``notebooks/checks/<stem>.py`` that :mod:`specbook.harness.grading` scores returned
+    student notebooks with.
 
 Example
 -------
@@ -254,7 +256,8 @@ def make_assignments(chapters=None, out="assignments", *, notebooks_dir=None, pr
                 raise ValueError(f"chapters: {stem} has no exercise; choose chapters with exercises.")
             continue
         student = _write_copy(_student_copy(notebook, stem, profile), out / "student" / stem)
-        instructor = _write_copy(_instructor_copy(notebook, stem, profile), out / "instructor" / stem)
+        checks = notebooks_dir / "checks" / f"{stem}.py"
+        instructor = _write_copy(_instructor_copy(notebook, stem, profile, checks), out / "instructor" / stem)
         written.append(ChapterAssignment(stem, exercises, student, instructor))
     return written
 
@@ -394,7 +397,7 @@ def _student_copy(notebook, stem, profile):
     return _notebook_like(notebook, cells)
 
 
-def _instructor_copy(notebook, stem, profile):
+def _instructor_copy(notebook, stem, profile, checks=None):
     cells = [_header(stem, "instructor")]
     for cell, segments in _segment(notebook.cells, stem):
         if cell.cell_type == "markdown":
@@ -408,6 +411,13 @@ def _instructor_copy(notebook, stem, profile):
             if cell.cell_type == "code" and segments is not None:
                 copy.metadata["specbook"] = {"exercise": segments, "role": "solution"}
             cells.append(copy)
+    if checks is not None and checks.is_file():
+        cells.append(nbformat.v4.new_markdown_cell(
+            "## Hidden checks\n\nWhat `python -m specbook grade` runs on a returned student notebook (from "
+            f"`notebooks/checks/{stem}.py`; the student copy does not have them): each check calls the student's "
+            "function and the solution's on inputs the chapter never used and compares the answers. `WRONG` "
+            "holds a mistake per exercise that the checks catch."))
+        cells.append(nbformat.v4.new_code_cell(checks.read_text().rstrip() + "\n"))
     return _notebook_like(notebook, cells)
 
 

@@ -307,7 +307,9 @@ def test_knn_cmi_is_calibrated_where_x_and_y_share_parents_in_z():
     # are poor, this setting still rejected 8.5% of 200 null cases at 0.05, and at n = 600 it
     # rejects 64 of 1,000, near the top of the window. 20 permutations: p < 0.05 exactly when
     # the statistic beats all 20, with probability 1/21 = 0.048 under the null (19 could never reject).
-    pvalues = [KnnCMI(n_permutations=20, seed=s)(*nonlinear_pair(600, seed=20_000 + s)).pvalue
+    # stop_after=1 stops at the first permutation that reaches the statistic (p = 1/k >= 1/20):
+    # every decision at 0.05 is the one all 20 give, at a fraction of the permutations.
+    pvalues = [KnnCMI(n_permutations=20, stop_after=1, seed=s)(*nonlinear_pair(600, seed=20_000 + s)).pvalue
                for s in range(NULL_DRAWS)]
     assert CALIBRATED[0] <= rejections(pvalues) <= CALIBRATED[1]
 
@@ -359,9 +361,10 @@ def test_neural_cmi_rejects_dependence_and_is_deterministic():
 @pytest.mark.calibration
 def test_neural_cmi_is_calibrated():
     # small draws (n = 150, 10 epochs, 32 hidden units) keep 1,000 of them near 30 s on one core;
-    # 20 permutations, as for kNN CMI (the critic is trained once per draw, not per permutation)
-    pvalues = [NeuralCMI(hidden=32, epochs=10, n_permutations=20, seed=s)(*nonlinear_pair(150, 30_000 + s)).pvalue
-               for s in range(NULL_DRAWS)]
+    # 20 permutations, as for kNN CMI (the critic is trained once per draw, not per permutation), and
+    # stop_after=1 for the same reason: the decisions at 0.05 are those of all 20
+    pvalues = [NeuralCMI(hidden=32, epochs=10, n_permutations=20, stop_after=1, seed=s)(
+               *nonlinear_pair(150, 30_000 + s)).pvalue for s in range(NULL_DRAWS)]
     assert CALIBRATED[0] <= rejections(pvalues) <= CALIBRATED[1]
 
 

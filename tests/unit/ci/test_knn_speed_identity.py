@@ -1,4 +1,5 @@
-"""The fast paths of KnnCMI against plain reference computations: the same numbers, exactly.
+"""The fast paths of KnnCMI (and the sequential p-values NeuralCMI shares) against plain reference
+computations: the same numbers, exactly.
 
 The book's recorded results depend on every bit of the kNN CMI statistic and p-value, so the
 stacked counting, the bisection counts and the local permutation must agree exactly (``==``,
@@ -161,18 +162,23 @@ def test_sequential_null_is_a_prefix_of_the_full_null_and_stops_early(monkeypatc
     assert estimator.sequential_null(x, lambda: rng.permutation(n), 40, statistic, stop_after=None) == full
 
 
+SEQUENTIAL_TESTS = {"knn-cmi": {}, "neural-cmi": {"hidden": 16, "epochs": 5}}  # small critics keep it quick
+
+
+@pytest.mark.parametrize("test", sorted(SEQUENTIAL_TESTS))
 @pytest.mark.parametrize("seed", range(6))
-def test_stopping_early_changes_no_pvalue_below_stop_after_over_n_permutations(seed):
+def test_stopping_early_changes_no_pvalue_below_stop_after_over_n_permutations(seed, test):
     """Dependent and independent pairs alike: a p-value under 0.1 is the one all 100 permutations give,
-    and one at or above it stays at or above it."""
-    from specbook.ci import KnnCMI
+    one at or above it stays at or above it, and the statistic is the same."""
+    from specbook.ci import get_ci_test
 
     rng = np.random.default_rng(seed)
     z = rng.standard_normal((400, 2))
     x = z[:, :1] + rng.standard_normal((400, 1))
     y = np.sin(z[:, 1:]) + (0.15 * seed) * x + rng.standard_normal((400, 1))
-    sequential = KnnCMI(seed=seed)(x, y, z)
-    every = KnnCMI(seed=seed, stop_after=None)(x, y, z)
+    options = SEQUENTIAL_TESTS[test]
+    sequential = get_ci_test(test, seed=seed, **options)(x, y, z)
+    every = get_ci_test(test, seed=seed, stop_after=None, **options)(x, y, z)
     assert sequential.statistic == every.statistic
     if min(sequential.pvalue, every.pvalue) < 0.1:
         assert sequential.pvalue == every.pvalue
@@ -180,9 +186,26 @@ def test_stopping_early_changes_no_pvalue_below_stop_after_over_n_permutations(s
         assert sequential.pvalue >= 0.1 and every.pvalue >= 0.1
 
 
-def test_stop_after_must_be_a_positive_integer_or_none():
-    from specbook.ci import KnnCMI
+def test_the_six_pairs_give_pvalues_on_both_sides_of_the_stopping_bound():
+    """The pairs above include p-values below 0.1 (where stopping must change nothing) and above it
+    (where it stops early), so both branches of that test are exercised."""
+    from specbook.ci import get_ci_test
+
+    for test, options in SEQUENTIAL_TESTS.items():
+        pvalues = []
+        for seed in (0, 5):
+            rng = np.random.default_rng(seed)
+            z = rng.standard_normal((400, 2))
+            x = z[:, :1] + rng.standard_normal((400, 1))
+            y = np.sin(z[:, 1:]) + (0.15 * seed) * x + rng.standard_normal((400, 1))
+            pvalues.append(get_ci_test(test, seed=seed, stop_after=None, **options)(x, y, z).pvalue)
+        assert pvalues[0] >= 0.1 and pvalues[1] < 0.1, (test, pvalues)
+
+
+@pytest.mark.parametrize("test", ["KnnCMI", "NeuralCMI"])
+def test_stop_after_must_be_a_positive_integer_or_none(test):
+    from specbook import ci
 
     with pytest.raises(ValueError, match="stop_after"):
-        KnnCMI(stop_after=0)
-    assert KnnCMI(stop_after=None).stop_after is None
+        getattr(ci, test)(stop_after=0)
+    assert getattr(ci, test)(stop_after=None).stop_after is None

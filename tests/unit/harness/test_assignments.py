@@ -2,6 +2,7 @@
 import re
 import subprocess
 import sys
+import time
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
@@ -168,22 +169,29 @@ def test_the_command_line_writes_both_copies(tmp_path):
     assert wrong.returncode == 2 and "'99' is not a chapter" in wrong.stderr
 
 
-def _run_student_copy(path):
-    return path.stem, run_copy(path, cwd=ROOT / "notebooks")
+def _grade_student_copy(path):
+    from specbook.harness.grading import grade_notebooks
+
+    return path.stem, grade_notebooks([path], notebooks_dir=ROOT / "notebooks")
 
 
 @pytest.mark.slow
 def test_every_student_copy_runs_and_stops_only_at_its_stubs(tmp_path, monkeypatch):
+    """The grader executes every untouched student copy: no cell outside the exercises raises (that would
+    be a row labelled OUTSIDE_EXERCISES), and every exercise scores "not attempted"."""
     written = make_assignments(None, tmp_path / "assignments", notebooks_dir=ROOT / "notebooks", profile="smoke")
     assert [chapter.stem for chapter in written] == CHAPTERS
     for name, value in {"MPLBACKEND": "Agg", "SPECBOOK_PROGRESS": "0",
                         "SPECBOOK_CACHE_DIR": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}.items():
         monkeypatch.setenv(name, value)
+    start = time.perf_counter()
     with ProcessPoolExecutor(max_workers=2, mp_context=get_context("spawn")) as pool:
-        results = dict(pool.map(_run_student_copy, [chapter.student for chapter in written]))
+        results = dict(pool.map(_grade_student_copy, [chapter.student for chapter in written]))
     for chapter in written:
-        # run_copy raises for any cell outside an exercise; inside, only NotImplementedError is accepted.
-        assert results[chapter.stem] == {exercise.label: "open" for exercise in chapter.exercises}, chapter.stem
+        scores = {grade.label: grade.status for grade in results[chapter.stem]}
+        assert scores == {exercise.label: "not attempted" for exercise in chapter.exercises}, results[chapter.stem]
+    print(f"graded a full set of {len(written)} untouched student notebooks (smoke profile, two at a time) in "
+          f"{time.perf_counter() - start:.0f} s")
 
 
 def test_the_teaching_page_lists_every_exercise_once():
