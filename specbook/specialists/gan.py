@@ -40,7 +40,21 @@ from ..validation import (as_real_array, check_bool, check_choice, check_device,
 __all__ = ["SpecialistGAN"]
 
 _HEAD_HIDDEN = 32
-_CHECKPOINT_VERSION = 2  # raised when training changes, so that no checkpoint of the old training resumes
+
+
+def _training_code_digest():
+    """SHA-256 of the sources that define training (this module, the masked heads, Adam's set-up).
+
+    Part of a checkpoint's key: after any change to them, a checkpoint of the old training is not
+    resumed (training starts afresh and overwrites it), with no version number to remember to raise.
+    """
+    from .. import _torch
+    from . import masking
+
+    digest = hashlib.sha256()
+    for module_file in (__file__, masking.__file__, _torch.__file__):
+        digest.update(Path(module_file).read_bytes())
+    return digest.hexdigest()
 
 
 def _check_checkpoint(checkpoint):
@@ -359,7 +373,7 @@ class SpecialistGAN:
         digest.update(np.ascontiguousarray(images).tobytes())
         digest.update(np.ascontiguousarray(labels).tobytes())
         digest.update(np.ascontiguousarray(attributes).tobytes())
-        digest.update(str(_CHECKPOINT_VERSION).encode())
+        digest.update(_training_code_digest().encode())
         return digest.hexdigest()
 
     def _modules(self):

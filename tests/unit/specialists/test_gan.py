@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from specbook.worlds.cats import CatRenderer
+from specbook.specialists import gan
 from specbook.specialists.gan import SpecialistGAN
 
 SMALL = {"n_latents": 6, "width": 4, "batch_size": 8, "log_every": 2, "progress": False, "l1_warmup_steps": 2}
@@ -58,6 +59,17 @@ def test_checkpoint_resumes_to_the_same_model(cats, tmp_path):
     # another model, or other data, does not pick the checkpoint up
     other = SpecialistGAN(sparsity=0.1, steps=6, seed=1, **SMALL).fit(cats.images, cats.labels(), checkpoint=path)
     assert not hasattr(other, "resumed_from_step_")
+
+
+def test_a_checkpoint_of_other_training_code_is_not_resumed(cats, tmp_path, monkeypatch):
+    # the key covers the sources of training: after an edit to them the old checkpoint is retrained, not resumed
+    path = tmp_path / "gan.pt"
+    SpecialistGAN(sparsity=0.5, steps=4, seed=1, **SMALL).fit(cats.images, cats.labels(), checkpoint=path)
+    same = SpecialistGAN(sparsity=0.5, steps=4, seed=1, **SMALL).fit(cats.images, cats.labels(), checkpoint=path)
+    assert same.resumed_from_step_ == 4
+    monkeypatch.setattr(gan, "_training_code_digest", lambda: "the training code after an edit")
+    edited = SpecialistGAN(sparsity=0.5, steps=4, seed=1, **SMALL).fit(cats.images, cats.labels(), checkpoint=path)
+    assert not hasattr(edited, "resumed_from_step_")
 
 
 @pytest.mark.parametrize("norm", ["batch", "spectral"])
