@@ -5,33 +5,21 @@ chapter never drew (other seeds, sizes and training options: tiny VAEs, a few ep
 thread, so that training is quick and the same in both calls) and compares the answers;
 ``WRONG`` holds a plausible wrong answer per exercise, which the tests make sure the checks catch.
 """
-from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
-import torch
 
 import specbook as sb
+from specbook._torch import one_thread
 from specbook.harness.grading import compare
 from specbook.specialists.identifiability import estimated_support
 from specbook.worlds.latent import example_world
 
 
-@contextmanager
-def _one_thread():
-    """Train on one torch thread (quicker for tiny models), then restore the caller's setting."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
 def check_linear(student, solution):
     # one call: training and held-out R^2 are the costly part; every option differs from the chapter's and the defaults
     n_train, n_test, options, seed = 300, 600, {"epochs": 3, "batch_size": 64, "learning_rate": 1e-2}, 5
-    with _one_thread():
+    with one_thread():
         got = student.linear_generalist_scores(n_train, n_test, dict(options), seed=seed)
         expected = solution.linear_generalist_scores(n_train, n_test, dict(options), seed=seed)
     compare(got, expected, f"linear_generalist_scores({n_train}, {n_test}, {options}, seed={seed})")
@@ -41,7 +29,7 @@ def _spare_generalist(seed):
     """A generalist with four spare latents, briefly trained on a fresh sample of the chapter's world."""
     world = example_world(seed=seed)
     train = world.sample(n=400, seed=seed + 1)
-    with _one_thread():
+    with one_thread():
         model = sb.SpecialistVAE(n_latents=world.n_latents + 4, n_tasks=3, sparsity=0.0, epochs=6, batch_size=32,
                                  learning_rate=1e-2, progress=False, seed=seed)
         model.fit(train.obs, train.tasks)

@@ -6,12 +6,12 @@ rate so that some mask entries close and others stay open), hands the same model
 function and the solution's, and compares the answers; ``WRONG`` holds a plausible wrong answer per
 exercise, which the tests make sure the checks catch.
 """
-from contextlib import contextmanager
 from functools import lru_cache
 
 import torch
 
 import specbook as sb
+from specbook._torch import one_thread
 from specbook.harness.grading import compare
 from specbook.worlds.latent import example_world
 
@@ -21,24 +21,13 @@ from specbook.worlds.latent import example_world
 WORLDS = ((31, None, ((2, 3),)), (41, ((0, 1), (1, 2, 3), (2, 3, 4)), ((1, 4),)))
 
 
-@contextmanager
-def _one_thread():
-    """Train on one torch thread (quicker for tiny models), then restore the caller's setting."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
 @lru_cache(maxsize=None)
 def _specialist(seed, supports=None, cut=()):
     """A world, a specialist briefly trained on it (its mask partly closed; the heads' weights of the `cut` entries
     then set to 0) and held-out samples (trained once for both checks)."""
     world = example_world(seed=seed, **({} if supports is None else {"supports": [list(block) for block in supports]}))
     train = world.sample(n=400, seed=seed + 1)
-    with _one_thread():
+    with one_thread():
         model = sb.SpecialistVAE(n_latents=8, n_tasks=3, sparsity=2.0, epochs=6, batch_size=32, learning_rate=1e-2,
                                  mask_learning_rate=0.07, progress=False, seed=seed)
         model.fit(train.obs, train.tasks)
@@ -57,7 +46,7 @@ def check_overlap(student, solution):
     for (seed, supports, cut), pairs in zip(WORLDS, (((1, 2),), ((0, 1), (1, 2)))):
         world, model, sample = _specialist(seed, supports, cut)
         for tasks, r2_seed in zip(pairs, (3, 8)):
-            with _one_thread():
+            with one_thread():
                 expected = solution.shared_block(model, world, sample, tasks, seed=r2_seed)
                 got = student.shared_block(model, world, sample, tasks, seed=r2_seed)
             compare(got, expected, f"shared_block({_described(seed, supports, cut)}, <world>, <held-out sample>, "
@@ -68,7 +57,7 @@ def check_mask_jacobian(student, solution):
     for seed, supports, cut in WORLDS:
         _, model, sample = _specialist(seed, supports, cut)
         for tol in (0.05, 0.4, 0.7):
-            with _one_thread():
+            with one_thread():
                 expected = solution.mask_against_jacobian(model, sample, tol)
                 got = student.mask_against_jacobian(model, sample, tol)
             compare(got, expected, f"mask_against_jacobian({_described(seed, supports, cut)}, <held-out sample>, "
