@@ -105,6 +105,7 @@ def main():
     parser.add_argument("--quick", action="store_true", help="fewer worlds and repeats")
     args = parser.parse_args()
     n_worlds, n_single, repeats = (3, 10, 5) if args.quick else (10, 40, 30)
+    timing_repeats = 5 if args.quick else 300  # a call takes about a millisecond: medians of 30 moved by a third
     rows = []
 
     def accuracy(world_options, n, query, conditioning, seeds):
@@ -174,12 +175,12 @@ def main():
         contenders = [*QUERIES, "local-all-states", "covariance", "causal-learn"]
     except ImportError:
         contenders = [*QUERIES, "local-all-states", "covariance"]
-    quiet = {name: timed_in_fresh_process(name, repeats) for name in contenders}
+    quiet = {name: timed_in_fresh_process(name, timing_repeats) for name in contenders}
     busy = [multiprocessing.Process(target=_busy, args=(3_600,)) for _ in range(2)]
     for process in busy:
         process.start()
     try:
-        loaded = {name: timed_in_fresh_process(name, repeats) for name in contenders}
+        loaded = {name: timed_in_fresh_process(name, timing_repeats) for name in contenders}
     finally:
         for process in busy:
             process.terminate()
@@ -196,7 +197,7 @@ def main():
 
     header = ("# The local query: accuracy, single-segment tasks, speed\n\n"
               f"`python benchmarks/local_query.py{' --quick' if args.quick else ''}` on {platform.machine()} "
-              f"({os.cpu_count()} CPUs), Python {platform.python_version()}; timings are medians of {repeats} "
+              f"({os.cpu_count()} CPUs), Python {platform.python_version()}; timings are medians of {timing_repeats} "
               "calls, the quiet and loaded ones each in a fresh process with the BLAS's default threads.\n\n")
     write_table("local_query", header, ("measurement", "value", "target / note"), rows)
 

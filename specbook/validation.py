@@ -159,7 +159,8 @@ def _constant_columns(a):
 
 
 def check_states_tasks(states, tasks, L, *, min_n=1, pairwise=False, reject_constant=False, caller="this method"):
-    """Validate sampled states and tasks for segment length `L`; return float copies.
+    """Validate sampled states and tasks for segment length `L`; return them as float arrays (not copied
+    when they already are).
 
     Parameters
     ----------
@@ -207,7 +208,7 @@ def check_states_tasks(states, tasks, L, *, min_n=1, pairwise=False, reject_cons
     if T == 0 or d == 0 or tasks.shape[1] == 0:
         raise ValueError(f"states needs T >= 1 steps and d >= 1 dims, tasks M >= 1 columns; "
                          f"got shapes {states.shape} and {tasks.shape}.")
-    states, tasks = states.astype(float), tasks.astype(float)
+    states, tasks = states.astype(float, copy=False), tasks.astype(float, copy=False)
     for name, array in (("states", states), ("tasks", tasks)):
         if not np.all(np.isfinite(array)):
             raise ValueError(f"{name} contains NaN or inf; remove or impute those samples first.")

@@ -33,10 +33,10 @@ from .fisherz import FisherZ
 from .gcm import GCM
 from .knn_cmi import KnnCMI
 from .neural_cmi import NeuralCMI
-from .protocol import CITest, CovarianceCITest, GivenTheRestCITest, PermutationCITest
+from .protocol import CITest, CovarianceCITest, GivenTheRestCITest, IndexedCovarianceCITest, PermutationCITest
 from .registry import CI_TESTS, check_ci_result, ci_test, describe_test, get_ci_test
 from .result import CITestResult
 
 __all__ = ["CITestResult", "FisherZ", "GCM", "KnnCMI", "NeuralCMI", "CI_TESTS", "get_ci_test", "ci_test",
            "check_ci_result", "describe_test", "CITest", "CovarianceCITest", "GivenTheRestCITest",
-           "PermutationCITest"]
+           "IndexedCovarianceCITest", "PermutationCITest"]

@@ -145,12 +145,57 @@ class FisherZ:
                 first = next(p for p, row in zip(group, rows[dx, dy, dz])
                              if not all(isinstance(i, (int, np.integer)) for i in row))
                 raise ValueError(f"queries[{first}]: column indices must be integers.")
-            self._check_group(index, group, cov.shape[0], n, dx, dy, dz)
-            # Correlation scale keeps the Cholesky pivots comparable to _SINGULAR_TOL.
-            sub = correlation[index[:, :, None], index[:, None, :]]
-            factor = self._cholesky(sub, group)
-            statistics[group], pvalues[group] = self._from_cholesky(factor, n, dx, dy, dz)
+            statistics[group], pvalues[group] = self._group_pvalues(correlation, n, index, group, dx, dy, dz)
         return statistics, pvalues
+
+    def pvalues_from_index(self, cov, n, index, dx=1, dy=1):
+        """Run many queries given as one integer array (no per-query parsing).
+
+        Parameters
+        ----------
+        cov, n
+            As for :meth:`test_from_covariance`.
+        index : ndarray of int, shape (Q, width)
+            Row ``q`` holds the columns of query ``q``: its conditioning set, then its `dx`
+            x columns, then its `dy` y columns (disjoint within a row). A row whose conditioning
+            set is smaller than ``width - dx - dy`` fills the rest of it with -1.
+        dx, dy : int, default=1
+            Number of x and y columns in every query.
+
+        Returns
+        -------
+        statistics, pvalues : ndarray of shape (Q,)
+            As :meth:`pvalues_from_covariance` returns for the same queries (up to rounding
+            where rows are padded).
+        """
+        correlation = self._correlation(cov)
+        n = check_int(n, "n", 1)
+        dx, dy = check_int(dx, "dx", 1), check_int(dy, "dy", 1)
+        index = np.asarray(index)
+        if index.ndim != 2 or index.shape[1] < dx + dy or not np.issubdtype(index.dtype, np.integer):
+            raise ValueError(f"index must be an integer array of shape (queries, |Z| + dx + dy) with dx={dx}, "
+                             f"dy={dy}; got dtype {index.dtype} and shape {index.shape}.")
+        width = index.shape[1] - dx - dy
+        padding = index[:, :width] == -1
+        if not padding.any():
+            return self._group_pvalues(correlation, n, index, np.arange(len(index)), dx, dy, width)
+        # A padded place gets a stand-in column of its own, uncorrelated with everything: its block of
+        # the Cholesky factor is the identity and the rest is the factor of the row's real query.
+        D = len(correlation)
+        extended = np.eye(D + width)
+        extended[:D, :D] = correlation
+        outside = (index < 0) | (index >= D)
+        outside[:, :width] &= ~padding
+        stand_in = np.where(padding, D + np.arange(width), index[:, :width])
+        return self._group_pvalues(extended, n, np.column_stack([stand_in, index[:, width:]]), np.arange(len(index)),
+                                   dx, dy, width - padding.sum(axis=1), outside=outside)
+
+    def _group_pvalues(self, correlation, n, index, positions, dx, dy, dz, outside=None):
+        """Statistics and p-values of the queries in the rows of `index` (dz: one size or one per row)."""
+        self._check_group(index, positions, len(correlation), n, dx, dy, dz, outside)
+        # Correlation scale keeps the Cholesky pivots comparable to _SINGULAR_TOL.
+        sub = correlation[index[:, :, None], index[:, None, :]]
+        return self._from_cholesky(self._cholesky(sub, positions), n, dx, dy, dz)
 
     def pvalues_given_the_rest(self, cov, n, columns, targets, y_idx):
         """Test each target block of `columns` against `y_idx` given every other column of `columns`.
@@ -213,7 +258,7 @@ class FisherZ:
             raise ValueError(f"cov must be a square matrix; got shape {cov.shape}.")
         if not np.all(np.isfinite(cov)):
             raise ValueError("cov contains NaN or inf.")
-        if not np.allclose(cov, cov.T, rtol=1e-8, atol=1e-12 * np.abs(cov).max()):
+        if not np.array_equal(cov, cov.T) and not np.allclose(cov, cov.T, rtol=1e-8, atol=1e-12 * np.abs(cov).max()):
             raise ValueError("cov must be symmetric (a covariance matrix).")
         variances = np.diag(cov)
         if np.any(variances <= 0):
@@ -229,8 +274,9 @@ class FisherZ:
                            "n - |Z| - 3 (scalar) or n - 1 - |Z| - (dx + dy + 1) / 2 (Bartlett) must be positive")
 
     @staticmethod
-    def _check_group(index, positions, D, n, dx, dy, dz):
-        outside = (index < 0) | (index >= D)
+    def _check_group(index, positions, D, n, dx, dy, dz, outside=None):
+        if outside is None:
+            outside = (index < 0) | (index >= D)
         if outside.any():
             row = np.flatnonzero(outside.any(axis=1))[0]
             raise ValueError(f"queries[{positions[row]}] has a column index outside 0..{D - 1} (cov is {D} x {D}).")
@@ -239,7 +285,7 @@ class FisherZ:
         if repeated.any():
             raise ValueError(f"queries[{positions[np.flatnonzero(repeated)[0]]}]: x_idx, y_idx and z_idx must be "
                              "disjoint and without repeats.")
-        FisherZ._check_n(n, dx, dy, dz)
+        FisherZ._check_n(n, dx, dy, int(np.max(dz, initial=0)))
 
     @staticmethod
     def _cholesky(sub, positions):
@@ -255,7 +301,7 @@ class FisherZ:
         return factor
 
     def _from_cholesky(self, factor, n, dx, dy, dz):
-        trailing = factor[:, dz:, dz:]  # Cholesky factor of the partial covariance S_xy|z
+        trailing = factor[:, -(dx + dy):, -(dx + dy):]  # Cholesky factor of the partial covariance S_xy|z
         if dx == dy == 1 and self.scalar_test == "fisher-z":
             below, corner = trailing[:, 1, 0], trailing[:, 1, 1]
             r = below / np.hypot(below, corner)

@@ -2,7 +2,9 @@
 
 Any callable ``test(x, y, z=None) -> CITestResult`` is a :class:`CITest`. A test may offer
 more, and Algorithm 1 uses it when it does: a :class:`CovarianceCITest` answers many
-queries from one covariance matrix at once (Fisher z's fast path), a
+queries from one covariance matrix at once (Fisher z's fast path), an
+:class:`IndexedCovarianceCITest` takes queries of one shape as one integer array (no
+per-query parsing: Algorithm 1's tests differ only in their columns), a
 :class:`GivenTheRestCITest` tests each of several column blocks given all the others from one
 inverse (the local query given every other state), and a :class:`PermutationCITest` says
 how many permutations its null has, so that a rule whose threshold its smallest p-value
@@ -14,7 +16,7 @@ from typing import Protocol, runtime_checkable
 
 from .result import CITestResult
 
-__all__ = ["CITest", "CovarianceCITest", "GivenTheRestCITest", "PermutationCITest"]
+__all__ = ["CITest", "CovarianceCITest", "GivenTheRestCITest", "IndexedCovarianceCITest", "PermutationCITest"]
 
 
 @runtime_checkable
@@ -30,6 +32,15 @@ class CovarianceCITest(CITest, Protocol):
 
     def pvalues_from_covariance(self, cov, n, queries):
         """``(statistics, pvalues)`` of the queries ``(x_idx, y_idx, z_idx)`` on `cov` from `n` samples."""
+        ...
+
+
+@runtime_checkable
+class IndexedCovarianceCITest(CovarianceCITest, Protocol):
+    """A covariance test that also takes many queries of one shape as one integer array."""
+
+    def pvalues_from_index(self, cov, n, index, dx=1, dy=1):
+        """``(statistics, pvalues)`` of the rows of `index` (each: the z columns, then dx x and dy y columns)."""
         ...
 
 

@@ -31,8 +31,8 @@ from functools import lru_cache
 import networkx as nx
 import numpy as np
 
-from ..ci import (CovarianceCITest, GivenTheRestCITest, PermutationCITest, check_ci_result, describe_test,
-                  get_ci_test)
+from ..ci import (CovarianceCITest, GivenTheRestCITest, IndexedCovarianceCITest, PermutationCITest, check_ci_result,
+                  describe_test, get_ci_test)
 from .dseparation import DSeparation
 from .labels import SegmentLabels
 from .multitest import CORRECTIONS, check_alpha, check_correction, reject
@@ -207,6 +207,7 @@ def local_band(k, T, L, representative=None):
 
 
 @lru_cache(maxsize=64)
+@lru_cache(maxsize=64)
 def _segments(T, L, representative, conditioning="band"):
     """(k, k, representative step, None, conditioning steps) for every segment, 1-based: the local query's units."""
     def steps(k):
@@ -273,19 +274,24 @@ def _assemble(pairs, M, statistics, pvalues, decisions, T, L, alpha, correction,
               conditioning="band"):
     """Lay the flat per-test results (task-major, then pair or segment) out as (M, N, N) arrays."""
     N = T // L
-    k = np.array([pair[0] for pair in pairs]) - 1
-    v = np.array([pair[1] for pair in pairs]) - 1
-    task = np.repeat(np.arange(M), len(pairs))
-    k, v = np.tile(k, M), np.tile(v, M)
+    cells = (np.arange(M)[:, None] * N * N + _cells(pairs, N)).reshape(-1)  # flat (task, k, v), task-major
     P, S = np.full((M, N, N), np.nan), np.full((M, N, N), np.nan)
     D = np.zeros((M, N, N), dtype=bool)
-    P[task, k, v], S[task, k, v], D[task, k, v] = pvalues, statistics, decisions
+    P.flat[cells], S.flat[cells], D.flat[cells] = pvalues, statistics, decisions
     segment_tasks = (D | D.transpose(0, 2, 1)).any(axis=2).T
     return TaskDiscovery(
         segment_tasks=segment_tasks, step_tasks=np.repeat(segment_tasks, L, axis=0), pvalues=P,
         statistics=S, pair_dependent=D, L=L, alpha=alpha, correction=correction, method=method,
         seconds=time.perf_counter() - start, query=query, conditioning=conditioning,
     )
+
+
+@lru_cache(maxsize=64)
+def _cells(pairs, N):
+    """Flat positions ``(k - 1) N + (v - 1)`` of the (1-based) pairs or segments in an N x N table (read-only)."""
+    cells = np.array([(pair[0] - 1) * N + pair[1] - 1 for pair in pairs], dtype=np.intp)
+    cells.flags.writeable = False
+    return cells
 
 
 def discover_tasks(states, tasks, L=2, test="fisherz", alpha=0.05, correction=None, *,
@@ -385,6 +391,112 @@ def discover_tasks(states, tasks, L=2, test="fisherz", alpha=0.05, correction=No
         check_memory(D * D * 8 * 3 + n * D * 8, f"the covariance of {D:,} state and task columns",
                      fix="use fewer steps, state dimensions or tasks")
     pairs = _segments(T, L, representative, conditioning) if query == "local" else _pairs(T, L, representative)
+    plan = _plan(T, d, L, representative, query, conditioning, observed)
+    used = list(plan.used) + list(range(T * d, D))  # and every task
+    cov = data = None
+    # Small matrices: one BLAS thread is as fast alone and much faster beside other busy processes.
+    with limited_threads(1):
+        if uses_covariance:
+            # One covariance, then every test on its sub-blocks: the cost no longer grows with n per test.
+            cov, mean = _covariance(states.reshape(n, T * d), tasks)
+            _check_used_columns(np.sqrt(np.diag(cov)), np.abs(mean), used, d, T)
+            _check_duplicates(cov, used, d, T)
+        else:
+            data = np.concatenate([states.reshape(n, T * d), tasks], axis=1)
+            _check_used_columns(data[:, used].std(axis=0), np.abs(data[:, used]).max(axis=0), used, d, T, subset=True)
+        given_the_rest = cov is not None and conditioning == "all-states" and isinstance(ci, GivenTheRestCITest)
+        indexed = cov is not None and isinstance(ci, IndexedCovarianceCITest)
+
+        def run(side):
+            """Statistics and p-values of one side's queries for each task, task-major."""
+            queries, copies = plan.queries[side], M if observed else 1
+            if cov is None:
+                results = [check_ci_result(ci(data[:, x], data[:, y], data[:, z]), test)
+                           for x, y, z in _for_every_task(queries, plan.task_column, copies)]
+                return (np.array([r.statistic for r in results], dtype=float),
+                        np.array([r.pvalue for r in results], dtype=float))
+            if given_the_rest:  # one inverse per task serves every segment
+                parts = [ci.pvalues_given_the_rest(cov, n, list(range(T * d)), [x for x, _, _ in queries],
+                                                   plan.task_column + i) for i in range(copies)]
+                statistics, pvalues = (np.concatenate(part) for part in zip(*parts))
+                method = "pvalues_given_the_rest"
+            elif indexed:
+                statistics, pvalues = _indexed_pvalues(ci, cov, n, plan.groups[side], len(queries),
+                                                       plan.task_column, copies)
+                method = "pvalues_from_index"
+            else:
+                statistics, pvalues = ci.pvalues_from_covariance(
+                    cov, n, list(_for_every_task(queries, plan.task_column, copies)))
+                method = "pvalues_from_covariance"
+            statistics, pvalues = np.asarray(statistics, dtype=float), np.asarray(pvalues, dtype=float)
+            expected = (copies * len(queries),)
+            if pvalues.shape != expected or statistics.shape != expected:
+                raise ValueError(f"the CI test {describe_test(test)!r}: {method} must return statistics and p-values "
+                                 f"of shape {expected}; got {statistics.shape} and {pvalues.shape}.")
+            bad = np.flatnonzero(~((pvalues >= 0) & (pvalues <= 1)))
+            if bad.size:
+                raise ValueError(f"the CI test {describe_test(test)!r} returned the p-value "
+                                 f"{float(pvalues[bad[0]])!r}; a p-value must be a number in [0, 1]: fix the test.")
+            return statistics, pvalues
+
+        # task-major order: every pair for g1, then every pair for g2, ...
+        if query == "intersection-union" and observed:
+            statistics_x, pvalues_x = run(0)
+            statistics_y, pvalues_y = run(1)
+            binding = pvalues_y > pvalues_x
+            statistics = np.where(binding, statistics_y, statistics_x)
+            pvalues = np.where(binding, pvalues_y, pvalues_x)
+        else:
+            statistics, pvalues = run(0)
+    _warn_if_unreachable(ci, alpha, correction, len(pvalues))
+    name = test if isinstance(test, str) else type(test).__name__
+    decisions = reject(pvalues, alpha, correction)
+    found = _assemble(pairs, M, statistics, pvalues, decisions, T, L, alpha, correction, name, start, query,
+                      conditioning)
+    return found if observed else dataclasses.replace(found, tasks_observed=False)
+
+
+def _covariance(states, tasks):
+    """numpy.cov's estimate for the columns of `states` (n, T d) and `tasks` (n, M), and their means.
+
+    From the Gram matrix and the column sums, with no centred copy of the data (half the time of
+    centring first); when some column's mean dwarfs its spread, where that formula loses digits, the
+    data are centred first instead. Small products: call it with the BLAS on one thread.
+    """
+    n, p = states.shape
+    ones = np.ones(n)
+    mean = np.concatenate([ones @ states, ones @ tasks]) / n
+    gram = np.empty((p + tasks.shape[1],) * 2)
+    gram[:p, :p] = states.T @ states
+    gram[:p, p:] = states.T @ tasks
+    gram[p:, :p] = gram[:p, p:].T
+    gram[p:, p:] = tasks.T @ tasks
+    cov = (gram - n * np.outer(mean, mean)) / (n - 1)
+    if np.any(np.diag(cov) < 1e-6 * np.diag(gram) / n):  # would lose more than 6 of 16 digits
+        centred = np.concatenate([states, tasks], axis=1) - mean
+        cov = centred.T @ centred / (n - 1)
+    return cov, mean
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Algorithm 1's queries for one shape of data, in columns of the (states, tasks) matrix.
+
+    `queries` holds one or two sides (two for the intersection-union query) of ``(x, y, z)``
+    queries written for the first task; `groups` the same queries as integer arrays for
+    ``pvalues_from_index`` (see :func:`_query_groups`); `used` the state columns the tests read.
+    """
+
+    queries: tuple
+    groups: tuple
+    used: tuple
+    task_column: int
+
+
+@lru_cache(maxsize=64)
+def _plan(T, d, L, representative, query, conditioning, observed):
+    """The :class:`_Plan` of one shape (cached: building it took longer than the tests it plans)."""
+    pairs = _segments(T, L, representative, conditioning) if query == "local" else _pairs(T, L, representative)
 
     def columns(t):
         if t is None:
@@ -393,66 +505,59 @@ def discover_tasks(states, tasks, L=2, test="fisherz", alpha=0.05, correction=No
 
     per_pair = [(columns(x), columns(y), [c for t in band for c in range((t - 1) * d, t * d)])
                 for k, v, x, y, band in pairs]
-    data = np.concatenate([states.reshape(n, T * d), tasks], axis=1)
-    used_steps = sorted({t for k, v, x, y, band in pairs for t in (x, y, *band) if t is not None})
-    used = [c for t in used_steps for c in range((t - 1) * d, t * d)] + list(range(T * d, D))
-    cov = None
-    if uses_covariance:
-        # One covariance, then every test on its sub-blocks: the cost no longer grows with n per test.
-        # Small matrices: one BLAS thread is as fast alone and much faster beside other busy processes.
-        mean = data.mean(axis=0)
-        with limited_threads(1):
-            centred = data - mean
-            cov = centred.T @ centred / (n - 1)  # numpy.cov's estimate, with the mean the check below needs
-        _check_used_columns(np.sqrt(np.diag(cov)), np.abs(mean), used, d, T)
-        _check_duplicates(cov, used, d, T)
-    else:
-        _check_used_columns(data[:, used].std(axis=0), np.abs(data[:, used]).max(axis=0), used, d, T, subset=True)
-    name = test if isinstance(test, str) else type(test).__name__
-    given_the_rest = cov is not None and conditioning == "all-states" and isinstance(ci, GivenTheRestCITest)
-
-    def run(index):
-        if cov is not None:
-            with limited_threads(1):
-                if given_the_rest:  # one inverse per task serves every segment
-                    state_columns = list(range(T * d))
-                    parts = [ci.pvalues_given_the_rest(cov, n, state_columns, [x for x, _, _ in per_pair], T * d + i)
-                             for i in range(M)]
-                    statistics, pvalues = (np.concatenate(part) for part in zip(*parts))
-                else:
-                    statistics, pvalues = ci.pvalues_from_covariance(cov, n, index)
-            statistics, pvalues = np.asarray(statistics, dtype=float), np.asarray(pvalues, dtype=float)
-            if pvalues.shape != (len(index),) or statistics.shape != (len(index),):
-                raise ValueError(f"the CI test {describe_test(test)!r}: pvalues_from_covariance must return "
-                                 f"statistics and p-values of shape ({len(index)},); got {statistics.shape} and "
-                                 f"{pvalues.shape}.")
-            bad = np.flatnonzero(~((pvalues >= 0) & (pvalues <= 1)))
-            if bad.size:
-                raise ValueError(f"the CI test {describe_test(test)!r} returned the p-value "
-                                 f"{float(pvalues[bad[0]])!r}; a p-value must be a number in [0, 1]: fix the test.")
-            return statistics, pvalues
-        results = [check_ci_result(ci(data[:, x], data[:, y], data[:, z]), test) for x, y, z in index]
-        return (np.array([r.statistic for r in results], dtype=float),
-                np.array([r.pvalue for r in results], dtype=float))
-
-    # task-major order: every pair for g1, then every pair for g2, ...
+    task_column = T * d  # the first task's column; task i's is task_column + i
     if not observed:  # the selection stands where g_i stood: the band states alone
-        statistics, pvalues = run([(x, y, z) for x, y, z in per_pair])
+        sides = [per_pair]
     elif query == "collider":
-        statistics, pvalues = run([(x, y, z + [T * d + i]) for i in range(M) for x, y, z in per_pair])
+        sides = [[(x, y, z + [task_column]) for x, y, z in per_pair]]
     elif query == "local":
-        statistics, pvalues = run([(x, T * d + i, z) for i in range(M) for x, _, z in per_pair])
+        sides = [[(x, task_column, z) for x, _, z in per_pair]]
     else:
-        statistics_x, pvalues_x = run([(x, T * d + i, z) for i in range(M) for x, y, z in per_pair])
-        statistics_y, pvalues_y = run([(y, T * d + i, z) for i in range(M) for x, y, z in per_pair])
-        binding = pvalues_y > pvalues_x
-        statistics = np.where(binding, statistics_y, statistics_x)
-        pvalues = np.where(binding, pvalues_y, pvalues_x)
-    _warn_if_unreachable(ci, alpha, correction, len(pvalues))
-    decisions = reject(pvalues, alpha, correction)
-    found = _assemble(pairs, M, statistics, pvalues, decisions, T, L, alpha, correction, name, start, query,
-                      conditioning)
-    return found if observed else dataclasses.replace(found, tasks_observed=False)
+        sides = [[(x, task_column, z) for x, y, z in per_pair], [(y, task_column, z) for x, y, z in per_pair]]
+    used_steps = sorted({t for k, v, x, y, band in pairs for t in (x, y, *band) if t is not None})
+    used = [c for t in used_steps for c in range((t - 1) * d, t * d)]
+    return _Plan(queries=tuple(tuple(side) for side in sides), groups=tuple(_query_groups(side) for side in sides),
+                 used=tuple(used), task_column=task_column)
+
+
+def _query_groups(queries):
+    """`queries` as ``(dx, dy, positions, rows)`` per (dx, dy), each row ``z + x + y`` with z padded at its
+    start with -1 to the group's largest conditioning set (read-only arrays: they are cached)."""
+    shapes = {}
+    for position, (x, y, z) in enumerate(queries):
+        x, y, z = ([c] if isinstance(c, (int, np.integer)) else list(c) for c in (x, y, z))
+        shapes.setdefault((len(x), len(y)), []).append((position, z, x + y))
+    groups = []
+    for (dx, dy), members in shapes.items():
+        width = max(len(z) for _, z, _ in members)
+        positions = np.array([position for position, _, _ in members])
+        rows = np.array([[-1] * (width - len(z)) + z + xy for _, z, xy in members], dtype=np.intp)
+        positions.flags.writeable = rows.flags.writeable = False
+        groups.append((dx, dy, positions, rows))
+    return tuple(groups)
+
+
+def _for_every_task(queries, task_column, copies):
+    """`queries` written for the first task, then for each later one (its column moved to ``task_column + i``)."""
+    def moved(columns, i):
+        if isinstance(columns, (int, np.integer)):
+            return columns + i if columns == task_column else columns
+        return [c + i if c == task_column else c for c in columns]
+
+    for i in range(copies):
+        for x, y, z in queries:
+            yield (x, y, z) if i == 0 else (moved(x, i), moved(y, i), moved(z, i))
+
+
+def _indexed_pvalues(ci, cov, n, groups, n_queries, task_column, copies):
+    """Run every task's copy of the planned queries through ``ci.pvalues_from_index``, one call per shape."""
+    statistics, pvalues = np.empty(copies * n_queries), np.empty(copies * n_queries)
+    moves = np.arange(copies)
+    for dx, dy, positions, rows in groups:
+        every = (rows + moves[:, None, None] * (rows == task_column)).reshape(-1, rows.shape[1])
+        where = (moves[:, None] * n_queries + positions).reshape(-1)
+        statistics[where], pvalues[where] = ci.pvalues_from_index(cov, n, every, dx, dy)
+    return statistics, pvalues
 
 
 def _describe_column(column, d, T):
@@ -484,8 +589,8 @@ def _check_duplicates(cov, used, d, T):
     scale = np.sqrt(np.diag(sub))
     correlation = np.abs(sub / np.outer(scale, scale))
     np.fill_diagonal(correlation, 0.0)
-    pairs = np.argwhere(np.triu(correlation) > 1 - 1e-10)
-    if pairs.size:
+    if (correlation > 1 - 1e-10).any():
+        pairs = np.argwhere(np.triu(correlation) > 1 - 1e-10)
         a, b = (_describe_column(used[c], d, T) for c in pairs[0])
         raise ValueError(f"states or tasks have duplicated columns: {a} and {b} are copies of each other (correlation "
                          "1), so the tests' covariances are singular; drop one of them.")

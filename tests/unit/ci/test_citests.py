@@ -166,6 +166,52 @@ def test_batched_fisherz_equals_per_query():
 
 
 @pytest.mark.parametrize("scalar_test", ["fisher-z", "bartlett"])
+@pytest.mark.parametrize("dx, dy, dz", [(1, 1, 0), (1, 1, 3), (2, 1, 2), (2, 3, 1)])
+def test_index_array_equals_the_query_list(scalar_test, dx, dy, dz):
+    rng = np.random.default_rng(dx + 10 * dy + 100 * dz)
+    cov = np.cov(rng.standard_normal((300, 9)) @ rng.standard_normal((9, 9)), rowvar=False)
+    index = np.array([rng.permutation(9)[:dz + dx + dy] for _ in range(40)])
+    queries = [(list(row[dz:dz + dx]), list(row[dz + dx:]), list(row[:dz])) for row in index]
+    test = FisherZ(scalar_test=scalar_test)
+    statistics, pvalues = test.pvalues_from_index(cov, 300, index, dx, dy)
+    expected_statistics, expected_pvalues = test.pvalues_from_covariance(cov, 300, queries)
+    assert np.array_equal(statistics, expected_statistics) and np.array_equal(pvalues, expected_pvalues)
+
+
+@pytest.mark.parametrize("scalar_test", ["fisher-z", "bartlett"])
+def test_index_array_rows_padded_with_minus_one_are_their_smaller_queries(scalar_test):
+    rng = np.random.default_rng(4)
+    cov = np.cov(rng.standard_normal((300, 9)) @ rng.standard_normal((9, 9)), rowvar=False)
+    sizes = rng.integers(0, 5, size=30)
+    rows = [rng.permutation(9)[:size + 2] for size in sizes]
+    index = np.array([[-1] * (4 - size) + list(row) for size, row in zip(sizes, rows)])
+    queries = [(int(row[-2]), int(row[-1]), list(row[:-2])) for row in rows]
+    test = FisherZ(scalar_test=scalar_test)
+    statistics, pvalues = test.pvalues_from_index(cov, 300, index)
+    expected_statistics, expected_pvalues = test.pvalues_from_covariance(cov, 300, queries)
+    assert np.allclose(statistics, expected_statistics, rtol=1e-12, atol=1e-12)
+    assert np.allclose(pvalues, expected_pvalues, rtol=1e-10, atol=1e-15)
+    with pytest.raises(ValueError, match="outside 0..8"):  # padding only in the conditioning set
+        test.pvalues_from_index(cov, 300, np.array([[0, -1]]))
+
+
+def test_index_array_bad_input_names_the_argument():
+    test, cov = FisherZ(), np.eye(4)
+    with pytest.raises(ValueError, match="index must be an integer array"):
+        test.pvalues_from_index(cov, 100, np.array([[0.0, 1.0]]))
+    with pytest.raises(ValueError, match="index must be an integer array"):
+        test.pvalues_from_index(cov, 100, np.array([0, 1]))
+    with pytest.raises(ValueError, match="index must be an integer array"):
+        test.pvalues_from_index(cov, 100, np.array([[0, 1]]), dx=2)
+    with pytest.raises(ValueError, match="dx"):
+        test.pvalues_from_index(cov, 100, np.array([[0, 1]]), dx=0)
+    with pytest.raises(ValueError, match="outside 0..3"):
+        test.pvalues_from_index(cov, 100, np.array([[0, 4]]))
+    with pytest.raises(ValueError, match="disjoint"):
+        test.pvalues_from_index(cov, 100, np.array([[1, 1]]))
+
+
+@pytest.mark.parametrize("scalar_test", ["fisher-z", "bartlett"])
 @pytest.mark.parametrize("dx, dy", [(1, 1), (2, 1), (2, 3)])
 def test_given_the_rest_equals_the_general_path(scalar_test, dx, dy):
     rng = np.random.default_rng(dx + 10 * dy)

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import specbook as sb
-from specbook.ci import FisherZ
-from specbook.tasks.discovery import PAIR_QUERIES, QUERIES
+from specbook.ci import CovarianceCITest, FisherZ, IndexedCovarianceCITest
+from specbook.tasks.discovery import PAIR_QUERIES, QUERIES, _covariance
 from specbook.experiments.structure import recorrect
 from specbook.metrics import selection_truth
 from specbook.tasks.theory import pair_truth
@@ -57,6 +57,54 @@ def test_covariance_fast_path_equals_one_test_per_query(strong):
     slow = sb.discover_tasks(data.states, data.tasks, L=2, test=PlainFisherZ())
     assert np.allclose(fast.pvalues, slow.pvalues, equal_nan=True, rtol=1e-8, atol=1e-12)
     assert slow.method == "PlainFisherZ"
+
+
+class _UnindexedFisherZ:
+    """Fisher z with its covariance path but without pvalues_from_index."""
+
+    def __init__(self):
+        self.test = FisherZ()
+
+    def __call__(self, x, y, z=None):
+        return self.test(x, y, z)
+
+    def pvalues_from_covariance(self, cov, n, queries):
+        return self.test.pvalues_from_covariance(cov, n, queries)
+
+
+@pytest.mark.parametrize("query", QUERIES)
+@pytest.mark.parametrize("state_dim", [1, 2])
+def test_index_path_equals_the_covariance_path(query, state_dim):
+    world = sb.ColliderWorld(T=12, M=3, L=3, state_dim=state_dim, seed=5)
+    data = world.sample(n=2_000, seed=6)
+    plain = _UnindexedFisherZ()
+    assert not isinstance(plain, IndexedCovarianceCITest) and isinstance(plain, CovarianceCITest)
+    assert isinstance(FisherZ(), IndexedCovarianceCITest)
+    fast = sb.discover_tasks(data.states, data.tasks, L=3, query=query)
+    general = sb.discover_tasks(data.states, data.tasks, L=3, query=query, test=plain)
+    assert np.allclose(fast.pvalues, general.pvalues, equal_nan=True, rtol=1e-10, atol=1e-14)
+    assert np.allclose(fast.statistics, general.statistics, equal_nan=True, rtol=1e-10, atol=1e-12)
+    assert np.array_equal(fast.pair_dependent, general.pair_dependent)
+
+
+def test_index_path_on_selected_data():
+    world = sb.ColliderWorld(T=12, M=2, L=2, seed=7)
+    selected = world.sample_selected(n=3_000, selected=1, seed=8)
+    fast = sb.discover_tasks(selected.states, None, L=2)
+    general = sb.discover_tasks(selected.states, None, L=2, test=_UnindexedFisherZ())
+    assert np.allclose(fast.pvalues, general.pvalues, equal_nan=True, rtol=1e-10, atol=1e-14)
+
+
+def test_covariance_from_the_gram_matrix_matches_numpy_cov():
+    rng = np.random.default_rng(9)
+    states, tasks = rng.standard_normal((500, 6)) @ rng.standard_normal((6, 6)), rng.standard_normal((500, 2))
+    for offset in (0.0, 3.0, 1e7):  # a mean far above the spread takes the centred route
+        shifted = states + offset * np.arange(6)
+        cov, mean = _covariance(shifted, tasks)
+        expected = np.cov(np.column_stack([shifted, tasks]), rowvar=False)
+        assert np.allclose(cov, expected, rtol=1e-9, atol=1e-12), offset
+        assert np.allclose(mean, np.column_stack([shifted, tasks]).mean(axis=0))
+        assert np.array_equal(cov, cov.T)
 
 
 def test_corrections_only_remove_rejections(strong):
