@@ -13,6 +13,8 @@ that a rerun of the same settings resumes instead of retraining.
 
     python benchmarks/gan.py --steps 5000 --norms batch spectral --sparsities 0
     python benchmarks/gan.py --steps 15000 --sparsities 0 0.05
+    python benchmarks/gan.py --steps 5000 --sparsities 0 0.05 --averages 0 0.999
+    python benchmarks/gan.py --steps 5000 --sparsities 0 0.05 --set r1_weight=1
 
 Each invocation prints its table and writes it to ``benchmarks/results/gan.md`` as a section
 named by its command line (a rerun replaces its own section, the others stay).
@@ -43,12 +45,18 @@ def main():
     parser.add_argument("--steps", type=int, default=5_000)
     parser.add_argument("--norms", nargs="+", default=["batch"], choices=["batch", "spectral"])
     parser.add_argument("--sparsities", type=float, nargs="+", default=[0.0, 0.05])
+    parser.add_argument("--averages", type=float, nargs="+", default=[0.0],
+                        help="SpecialistGAN's generator_average (0: no moving average of the generator)")
+    parser.add_argument("--set", nargs="+", default=[], metavar="NAME=VALUE",
+                        help="other SpecialistGAN arguments for every GAN, e.g. r1_weight=10")
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     command = "python benchmarks/gan.py " + " ".join(
         [f"--steps {args.steps}", "--norms " + " ".join(args.norms),
-         "--sparsities " + " ".join(f"{s:g}" for s in args.sparsities), f"--seeds {args.seeds}",
+         "--sparsities " + " ".join(f"{s:g}" for s in args.sparsities),
+         *(["--averages " + " ".join(f"{a:g}" for a in args.averages)] if args.averages != [0.0] else []),
+         *(["--set " + " ".join(args.set)] if args.set else []), f"--seeds {args.seeds}",
          f"--workers {args.workers}"])
 
     renderer = CatRenderer(size=32)
@@ -57,14 +65,17 @@ def main():
     # chapter 8 records this rate as machine-dependent; its old smoke bound (>= 200 per second) lives here
     render_rate = len(train) / (time.perf_counter() - start)
     print(f"renderer: {render_rate:.0f} 32 x 32 cats per second, one process (target >= 200)")
-    settings = [(norm, sparsity, seed) for norm in args.norms for sparsity in args.sparsities
-                for seed in range(args.seeds)]
+    extra = {name: float(value) for name, value in (item.split("=", 1) for item in args.set)}
+    settings = [(norm, sparsity, average, seed) for norm in args.norms for sparsity in args.sparsities
+                for average in args.averages for seed in range(args.seeds)]
     cache = ROOT / "benchmarks" / ".cache"
-    jobs = [({"discriminator_norm": norm, "sparsity": sparsity, "seed": seed, "steps": args.steps,
-              "l1_warmup_steps": args.steps // 5, "l1_ramp_steps": 3 * args.steps // 5},
+    jobs = [({"discriminator_norm": norm, "sparsity": sparsity, "generator_average": average, "seed": seed,
+              "steps": args.steps, "l1_warmup_steps": args.steps // 5, "l1_ramp_steps": 3 * args.steps // 5,
+              **extra},
              (train.images, train.labels(), train.attributes()),
-             {"checkpoint": cache / f"gan-{norm}-sparsity{sparsity:g}-seed{seed}-data0.pt"})
-            for norm, sparsity, seed in settings]
+             {"checkpoint": cache / "-".join(["gan", norm, f"sparsity{sparsity:g}", f"average{average:g}",
+                                               *args.set, f"seed{seed}", "data0.pt"])})
+            for norm, sparsity, average, seed in settings]
     start = time.perf_counter()
     models = dict(zip(settings, fit_many(SpecialistGAN, jobs, n_jobs=args.workers)))
     wall = time.perf_counter() - start
@@ -79,7 +90,8 @@ def main():
         entanglement = task_latent_entanglement(model, predictor, n=3_000, seed=0)
         mine = scores[scores.model.apply(lambda name: name == setting)]
         for method, edits in mine.groupby("method", sort=False):
-            rows.append({"norm": setting[0], "sparsity": setting[1], "seed": setting[2], "steps": args.steps,
+            rows.append({"norm": setting[0], "sparsity": setting[1], "average": setting[2], "seed": setting[3],
+                         "steps": args.steps,
                          "fit_seconds": round(model.fit_seconds_),
                          "frechet": round(edits["frechet distance"].iloc[0], 1),
                          "edit": method, "success": round(edits.success.mean(), 3),
@@ -110,7 +122,9 @@ def main():
 def _write_section(command, section):
     header = ("# Specialist GAN: quality, edit specificity and fit time\n\n"
               "Written by `benchmarks/gan.py` (see its docstring for the setting). `frechet`: Frechet distance to "
-              "rendered cats in the factor predictor's features (lower is better). `edit`: the edit rule "
+              "rendered cats in the factor predictor's features (lower is better). `average`: the decay of the "
+              "moving average of the generator that makes the images (`generator_average`; 0: none, and sections "
+              "without the column had none). `edit`: the edit rule "
               "(`SpecialistGAN.edit`). `success`, `drift`: means over the three tasks (drift: 0 = exact "
               "counterfactual, 1 = a random cat, mean over nuisance groups). "
               "`max nuisance R^2`: the largest R^2 of a nuisance group from a task's latents in the model's samples "

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
+from torch.optim.swa_utils import AveragedModel
 
 from ..worlds.cats import ACCESSORIES
 from .masking import MaskedTaskHeads
@@ -173,12 +174,27 @@ class SpecialistGAN:
         Training steps (one discriminator and one generator update each).
     batch_size : int, default=32
     learning_rate : float, default=2e-4
+        Adam's rate for the generator, and for the discriminator unless
+        `discriminator_learning_rate` is given.
+    discriminator_learning_rate : float, optional
+        Adam's rate for the discriminator (two time-scale training, Heusel et al. 2017).
     head_learning_rate : float, default=3e-3
     consistency_weight : float, default=1.0
     l1_warmup_steps : int, default=1000
     l1_ramp_steps : int, default=3000
     mask_threshold : float, default=0.5
         A mask entry above this counts as a latent of the task (:meth:`relevant_latents`).
+    r1_weight : float, default=0.0
+        Weight ``gamma`` of the R1 penalty ``gamma / 2 * E ||grad_x D(x)||^2`` on the critic's
+        gradient at real images (Mescheder et al. 2018); 0 for none (the default: see
+        ``benchmarks/results/gan.md``).
+    generator_average : float, default=0.0
+        Decay of an exponential moving average of the generator's weights (and batch-norm
+        statistics), which then makes the images (:meth:`generate`); 0 uses the trained
+        generator itself. The decay after ``t`` updates is ``min(generator_average,
+        (1 + t) / (10 + t))``, so that a short run averages over its own steps, not its
+        initialisation. A common practice for GAN sampling (e.g. Karras et al. 2018); the
+        paper names none. Off by default: it did not help here (``benchmarks/results/gan.md``).
     log_every : int, default=50
         Steps averaged into one entry of :attr:`history_`.
     device : str, default="cpu"
@@ -202,9 +218,10 @@ class SpecialistGAN:
     """
 
     def __init__(self, n_latents=16, tasks=ACCESSORIES, sparsity=0.05, *, width=24, discriminator_norm="batch",
-                 steps=5000, batch_size=32, learning_rate=2e-4, head_learning_rate=3e-3, consistency_weight=1.0,
-                 l1_warmup_steps=1000, l1_ramp_steps=3000, mask_threshold=0.5, log_every=50, device="cpu",
-                 progress=True, seed=0):
+                 steps=5000, batch_size=32, learning_rate=2e-4, discriminator_learning_rate=None,
+                 head_learning_rate=3e-3, consistency_weight=1.0, l1_warmup_steps=1000, l1_ramp_steps=3000,
+                 mask_threshold=0.5, r1_weight=0.0, generator_average=0.0, log_every=50, device="cpu", progress=True,
+                 seed=0):
         self.n_latents = check_int(n_latents, "n_latents", 1)
         # a set has no order, and the label columns follow the order of the tasks
         if not isinstance(tasks, (list, tuple)) or len(tasks) == 0 \
@@ -217,12 +234,16 @@ class SpecialistGAN:
         self.steps = check_int(steps, "steps", 1)
         self.batch_size = check_int(batch_size, "batch_size", 2)
         self.learning_rate = check_real(learning_rate, "learning_rate", low=0, open_low=True)
+        self.discriminator_learning_rate = None if discriminator_learning_rate is None else check_real(
+            discriminator_learning_rate, "discriminator_learning_rate", low=0, open_low=True)
         self.head_learning_rate = check_real(head_learning_rate, "head_learning_rate", low=0, open_low=True)
         self.consistency_weight = check_real(consistency_weight, "consistency_weight", low=0)
         self.l1_warmup_steps = check_int(l1_warmup_steps, "l1_warmup_steps", 0)
         self.l1_ramp_steps = check_int(l1_ramp_steps, "l1_ramp_steps", 0)
         # mask entries lie in (0, 1)
         self.mask_threshold = check_real(mask_threshold, "mask_threshold", low=0, high=1, open_high=True)
+        self.r1_weight = check_real(r1_weight, "r1_weight", low=0)
+        self.generator_average = check_real(generator_average, "generator_average", low=0, high=1, open_high=True)
         self.log_every = check_int(log_every, "log_every", 1)
         self.device = str(check_device(device))
         self.progress = check_bool(progress, "progress")
@@ -237,10 +258,13 @@ class SpecialistGAN:
         return {"n_latents": self.n_latents, "tasks": list(self.tasks), "sparsity": self.sparsity,
                 "width": self.width, "discriminator_norm": self.discriminator_norm, "steps": self.steps,
                 "batch_size": self.batch_size,
-                "learning_rate": self.learning_rate, "head_learning_rate": self.head_learning_rate,
+                "learning_rate": self.learning_rate, "discriminator_learning_rate": self.discriminator_learning_rate,
+                "head_learning_rate": self.head_learning_rate,
                 "consistency_weight": self.consistency_weight, "l1_warmup_steps": self.l1_warmup_steps,
                 "l1_ramp_steps": self.l1_ramp_steps,
-                "mask_threshold": self.mask_threshold, "log_every": self.log_every, "seed": self.seed}
+                "mask_threshold": self.mask_threshold, "r1_weight": self.r1_weight,
+                "generator_average": self.generator_average,
+                "log_every": self.log_every, "seed": self.seed}
 
     # ------------------------------------------------------------------ input checks
     def _check_images(self, images, name="images"):
@@ -332,6 +356,7 @@ class SpecialistGAN:
             self._build()
             step = self._resume(checkpoint, key)
             self._train(images, labels, attributes, step, checkpoint, checkpoint_every, key)
+        self._image_generator().eval()
         self.generator_.eval()
         return self
 
@@ -354,13 +379,21 @@ class SpecialistGAN:
             # channels-last lets oneDNN run the transposed convolutions too (benchmarks/results/gan.md)
             self.generator_ = self.generator_.to(memory_format=torch.channels_last)
             self.discriminator_ = self.discriminator_.to(memory_format=torch.channels_last)
+        if self.generator_average:
+            self.average_generator_ = AveragedModel(self.generator_, avg_fn=self._average, use_buffers=True)
+
+    def _average(self, averaged, current, updates):
+        """One step of the moving average, its decay warmed up over the first updates."""
+        decay = min(self.generator_average, (1 + float(updates)) / (10 + float(updates)))
+        return decay * averaged + (1 - decay) * current
 
     def _build(self):
         self._build_networks()
         betas = (0.5, 0.999)
+        discriminator_rate = self.discriminator_learning_rate or self.learning_rate
         self._optimisers = {
             "generator": adam(self.generator_.parameters(), lr=self.learning_rate, betas=betas),
-            "discriminator": adam(self.discriminator_.parameters(), lr=self.learning_rate, betas=betas),
+            "discriminator": adam(self.discriminator_.parameters(), lr=discriminator_rate, betas=betas),
             "heads": adam(self.heads_.parameters(), lr=self.head_learning_rate, betas=betas),
         }
         self._generator = torch.Generator(device=self.device).manual_seed(self.seed)
@@ -377,7 +410,14 @@ class SpecialistGAN:
         return digest.hexdigest()
 
     def _modules(self):
-        return {"generator": self.generator_, "discriminator": self.discriminator_, "heads": self.heads_}
+        modules = {"generator": self.generator_, "discriminator": self.discriminator_, "heads": self.heads_}
+        if self.generator_average:
+            modules["average_generator"] = self.average_generator_
+        return modules
+
+    def _image_generator(self):
+        """The network that makes the images: the moving average of the generator, when there is one."""
+        return self.average_generator_.module if self.generator_average else self.generator_
 
     def _resume(self, checkpoint, key):
         if checkpoint is None or not checkpoint.exists():
@@ -437,10 +477,15 @@ class SpecialistGAN:
             # discriminator: real against generated, and its task head on the real labels; the
             # generated batch is made once and serves the generator's step below as well
             fake = G(z)
+            if self.r1_weight:
+                x = x.detach().requires_grad_(True)
             real_score, real_tasks = D(x)
             fake_score, _ = D(fake.detach())
             d_loss = (bce(real_score, ones) + bce(fake_score, zeros) + bce(real_tasks[:, :, 0], y)
                       + _weighted_mse(real_tasks[:, :, 1:], a, y))
+            if self.r1_weight:
+                (gradient,) = torch.autograd.grad(real_score.sum(), x, create_graph=True)
+                d_loss = d_loss + self.r1_weight / 2 * gradient.pow(2).sum(dim=(1, 2, 3)).mean()
             opt["discriminator"].zero_grad()
             d_loss.backward()
             opt["discriminator"].step()
@@ -465,6 +510,8 @@ class SpecialistGAN:
             for name in ("generator", "heads"):
                 opt[name].step()
             D.requires_grad_(True)
+            if self.generator_average:
+                self.average_generator_.update_parameters(G)
 
             accuracy = ((real_tasks[:, :, 0] > 0) == (y > 0.5)).float().mean()
             sums += np.array([d_loss.item(), g_adversarial.item(), consistency.item(), l1.item(), accuracy.item()])
@@ -519,7 +566,8 @@ class SpecialistGAN:
         if len(z) == 0:
             return np.zeros((0, 3, self.size_, self.size_), dtype=np.float32)
         with torch.no_grad():
-            return np.concatenate([self.generator_(chunk).cpu().numpy() for chunk in z.split(batch_size)])
+            generator = self._image_generator()
+            return np.concatenate([generator(chunk).cpu().numpy() for chunk in z.split(batch_size)])
 
     def predict_labels(self, z):
         """Probability of each task's label that the latent heads give, (n, n_tasks); ``eps = 0``."""
@@ -622,7 +670,7 @@ class SpecialistGAN:
         state = self.__dict__.copy()
         if hasattr(self, "generator_"):
             state["_network_states"] = {name: module.state_dict() for name, module in self._modules().items()}
-            for name in ("generator_", "discriminator_", "heads_", "_optimisers", "_generator"):
+            for name in ("generator_", "discriminator_", "heads_", "average_generator_", "_optimisers", "_generator"):
                 state.pop(name, None)
         return state
 

@@ -84,6 +84,73 @@ def test_a_fitted_model_pickles_as_workers_return_it(cats, norm):
     assert np.array_equal(copy.mask_, model.mask_) and copy.history_ == model.history_
 
 
+def test_r1_and_the_discriminator_rate_change_training_only_when_asked(cats, fitted):
+    z = fitted.sample_latents(4, seed=0)
+    same = SpecialistGAN(sparsity=0.5, steps=6, seed=1, r1_weight=0.0, discriminator_learning_rate=None,
+                         **SMALL).fit(cats.images, cats.labels())
+    assert np.array_equal(same.generate(z), fitted.generate(z))
+    r1 = SpecialistGAN(sparsity=0.5, steps=6, seed=1, r1_weight=10.0, **SMALL).fit(cats.images, cats.labels())
+    assert not np.array_equal(r1.generate(z), fitted.generate(z))
+    assert r1.history_[0]["d_loss"] > fitted.history_[0]["d_loss"]  # the penalty is part of the critic's loss
+    rates = SpecialistGAN(sparsity=0.5, steps=2, seed=1, discriminator_learning_rate=1e-3, **SMALL).fit(
+        cats.images, cats.labels())
+    assert rates._optimisers["discriminator"].param_groups[0]["lr"] == 1e-3
+    assert rates._optimisers["generator"].param_groups[0]["lr"] == 2e-4
+
+
+def test_the_generator_average_makes_the_images_and_leaves_training_alone(cats, fitted):
+    import torch
+
+    averaged = SpecialistGAN(sparsity=0.5, steps=6, seed=1, generator_average=0.9, **SMALL).fit(
+        cats.images, cats.labels())
+    z = fitted.sample_latents(4, seed=0)
+    # training is the same: the trained generator equals the plain model's
+    with torch.no_grad():
+        assert np.array_equal(averaged.generator_(torch.as_tensor(z)).numpy(), fitted.generate(z))
+    assert not np.array_equal(averaged.generate(z), fitted.generate(z))  # the images come from the average
+    assert averaged.history_ == fitted.history_
+
+
+def test_the_generator_average_follows_its_warmed_up_decay(cats):
+    snapshots = []
+    original = SpecialistGAN._train
+
+    class Recording(SpecialistGAN):  # the generator's first weight after each step
+        def _train(self, *args):
+            update = self.average_generator_.update_parameters
+
+            def recorded(model):
+                snapshots.append(float(next(model.parameters()).detach().reshape(-1)[0]))
+                update(model)
+            self.average_generator_.update_parameters = recorded
+            original(self, *args)
+
+    model = Recording(sparsity=0.5, steps=5, seed=1, generator_average=0.6, **SMALL).fit(cats.images, cats.labels())
+    expected = snapshots[0]  # the first update copies the weights
+    for t, value in enumerate(snapshots[1:], start=1):
+        decay = min(0.6, (1 + t) / (10 + t))
+        expected = decay * expected + (1 - decay) * value
+    got = float(next(model.average_generator_.module.parameters()).detach().reshape(-1)[0])
+    assert got == pytest.approx(expected, rel=1e-5)
+    assert got != float(next(model.generator_.parameters()).detach().reshape(-1)[0])
+
+
+def test_the_generator_average_resumes_and_pickles(cats, tmp_path):
+    import pickle
+
+    options = {"sparsity": 0.5, "seed": 1, "generator_average": 0.9, **SMALL}
+    straight = SpecialistGAN(steps=6, **options).fit(cats.images, cats.labels())
+    path = tmp_path / "gan.pt"
+    SpecialistGAN(steps=4, **options).fit(cats.images, cats.labels(), checkpoint=path)
+    resumed = SpecialistGAN(steps=6, **options).fit(cats.images, cats.labels(), checkpoint=path)
+    z = straight.sample_latents(4, seed=0)
+    assert resumed.resumed_from_step_ == 4 and np.array_equal(resumed.generate(z), straight.generate(z))
+    assert np.array_equal(pickle.loads(pickle.dumps(straight)).generate(z), straight.generate(z))
+    plain = SpecialistGAN(steps=6, **{**options, "generator_average": 0.0}).fit(cats.images, cats.labels(),
+                                                                              checkpoint=path)
+    assert not hasattr(plain, "resumed_from_step_")  # another model: the average is part of the key
+
+
 @pytest.fixture(scope="module")
 def sparse(fitted):
     """The fitted model with mask entries 0-2 of every task closed, as a specialist's would be."""
@@ -181,5 +248,11 @@ def test_bad_input(cats, fitted):
         SpecialistGAN(sparsity=-1)
     with pytest.raises(ValueError, match="discriminator_norm"):
         SpecialistGAN(discriminator_norm="layer")
+    with pytest.raises(ValueError, match="generator_average"):
+        SpecialistGAN(generator_average=1.0)
+    with pytest.raises(ValueError, match="r1_weight"):
+        SpecialistGAN(r1_weight=-1.0)
+    with pytest.raises(ValueError, match="discriminator_learning_rate"):
+        SpecialistGAN(discriminator_learning_rate=0.0)
     with pytest.raises(ValueError, match="distinct task names"):
         SpecialistGAN(tasks=("hat", "hat"))
