@@ -207,7 +207,6 @@ def local_band(k, T, L, representative=None):
 
 
 @lru_cache(maxsize=64)
-@lru_cache(maxsize=64)
 def _segments(T, L, representative, conditioning="band"):
     """(k, k, representative step, None, conditioning steps) for every segment, 1-based: the local query's units."""
     def steps(k):
