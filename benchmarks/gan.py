@@ -48,7 +48,7 @@ def main():
     parser.add_argument("--averages", type=float, nargs="+", default=[0.0],
                         help="SpecialistGAN's generator_average (0: no moving average of the generator)")
     parser.add_argument("--set", nargs="+", default=[], metavar="NAME=VALUE",
-                        help="other SpecialistGAN arguments for every GAN, e.g. r1_weight=10")
+                        help="other real-valued SpecialistGAN arguments for every GAN, e.g. r1_weight=10")
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
